@@ -1,0 +1,1 @@
+"""Community desk: a Telegram bot for residential communities."""

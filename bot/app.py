@@ -1,0 +1,126 @@
+"""The one application factory: `build_application(settings, request=None)`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import cast
+
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeDefault
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ContextTypes,
+    Defaults,
+)
+from telegram.request import BaseRequest
+
+from bot import jobs
+from bot.config import Settings
+from bot.context import App, BotData
+from bot.outbox import OutboxSender
+from bot.parsing import Parser
+from bot.services import Desk
+from bot.texts import Texts
+from bot.transport import TelegramTransport
+from handlers import all_handlers, error_handler
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+# Commands in the menu, per audience; descriptions come from the templates.
+RESIDENT_COMMANDS = ("report", "my", "cancel", "help")
+GROUP_COMMANDS = ("report", "help")
+
+
+def build_application(settings: Settings, request: BaseRequest | None = None) -> App:
+    builder = (
+        Application.builder()
+        .token(settings.token)
+        .context_types(ContextTypes(bot_data=BotData))
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.community.timezone))
+        .rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=settings.outbox.global_per_second,
+                group_max_rate=settings.outbox.group_per_minute,
+                max_retries=0,  # the outbox reschedules 429s itself
+            )
+        )
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if settings.api_base_url:
+        builder = builder.base_url(settings.api_base_url)
+        builder = builder.base_file_url(
+            settings.api_file_url or settings.api_base_url.replace("/bot", "/file/bot")
+        )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    application = cast(App, builder.build())
+    application.bot_data.settings = settings
+
+    for group, handlers in all_handlers():
+        application.add_handlers(handlers, group=group)
+    application.add_error_handler(error_handler)
+    return application
+
+
+async def _post_init(application: App) -> None:
+    data = application.bot_data
+    settings = data.settings
+    assert settings is not None
+    db = await Database.open(settings.db_path)
+    texts = Texts()
+    desk = Desk(
+        db=db,
+        config=settings.community,
+        texts=texts,
+        clock=settings.clock,
+        parser=Parser(settings.community.vocabulary),
+        bot_username=application.bot.username or "",
+    )
+    sender = OutboxSender(db, TelegramTransport(application.bot), settings.clock, settings.outbox)
+    desk.wake_outbox = sender.wake
+    data.desk, data.sender = desk, sender
+    await _register_commands(application, texts)
+    _schedule_core_jobs(application)
+    sender.start()
+    log.info("community desk ready for %s as @%s", settings.community.name, desk.bot_username)
+
+
+async def _post_shutdown(application: App) -> None:
+    data = application.bot_data
+    if data.sender is not None:
+        await data.sender.stop()
+    if data.desk is not None:
+        await data.desk.db.close()
+
+
+async def _register_commands(application: App, texts: Texts) -> None:
+    for locale, language in (("zh", None), ("en", "en")):
+
+        def commands(names: tuple[str, ...], loc: str = locale) -> list[BotCommand]:
+            return [
+                BotCommand(n, texts.render(loc, "label", kind="command", name=n)) for n in names
+            ]
+
+        await application.bot.set_my_commands(
+            commands(GROUP_COMMANDS), scope=BotCommandScopeDefault(), language_code=language
+        )
+        await application.bot.set_my_commands(
+            commands(RESIDENT_COMMANDS),
+            scope=BotCommandScopeAllPrivateChats(),
+            language_code=language,
+        )
+
+
+def _schedule_core_jobs(application: App) -> None:
+    queue = application.job_queue
+    assert queue is not None
+    # Predictable names: a rebuilt schedule replaces, never duplicates.
+    for job in queue.get_jobs_by_name("close-unrated"):
+        job.schedule_removal()
+    queue.run_repeating(
+        jobs.close_unrated, interval=dt.timedelta(hours=1), first=60, name="close-unrated"
+    )

@@ -1,0 +1,498 @@
+"""The ticket state machine. Every transition is checked here (not just hidden in the UI),
+written with its event row and the messages it causes in one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from bot import notify, routing
+from bot.config import StaffMember
+from bot.models import Actor, Attachment, Outcome, Outgoing, Ticket, TicketState
+from bot.services import Desk, StaffContact, staff_contacts, staff_member_of
+from storage import outbox, people, tickets
+from storage.db import Tx
+
+S = TicketState
+
+# Allowed transitions; anything else is refused by `_move`.
+TRANSITIONS: dict[TicketState, frozenset[TicketState]] = {
+    S.NEW: frozenset({S.ASSIGNED, S.ACCEPTED, S.CANCELLED}),
+    S.ASSIGNED: frozenset({S.ASSIGNED, S.ACCEPTED, S.NEW, S.CANCELLED}),
+    S.ACCEPTED: frozenset({S.RESOLVED, S.ASSIGNED, S.CANCELLED}),
+    S.RESOLVED: frozenset({S.CLOSED, S.REOPENED}),
+    S.CLOSED: frozenset({S.REOPENED}),
+    S.REOPENED: frozenset({S.ASSIGNED, S.ACCEPTED, S.NEW, S.CANCELLED}),
+    S.CANCELLED: frozenset(),
+}
+
+PENDING_TTL = dt.timedelta(hours=2)
+LOW_RATING = 2
+
+
+class TransitionError(Exception):
+    """An invalid state change; `code` picks the explanation shown to the person."""
+
+    def __init__(self, code: str, ticket: Ticket | None = None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.ticket = ticket
+
+
+def can_move(current: TicketState, target: TicketState) -> bool:
+    return target in TRANSITIONS[current]
+
+
+async def _move(tx: Tx, ticket: Ticket, target: TicketState, **changes: object) -> Ticket:
+    if not can_move(ticket.state, target):
+        raise TransitionError(f"stale_{ticket.state.value}", ticket)
+    updated = await tickets.update_ticket(tx, ticket.id, ticket.state, state=target, **changes)
+    if updated is None:  # someone else changed it between our read and write
+        raise TransitionError("stale_changed", ticket)
+    return updated
+
+
+async def _queue(tx: Tx, desk: Desk, messages: Sequence[Outgoing]) -> None:
+    now = desk.now()
+    for message in messages:
+        await outbox.enqueue(tx, message, now)
+
+
+def answer(desk: Desk, actor: Actor, code: str, **context: object) -> str:
+    values: dict[str, object] = {"id": None, "assignee": None, "state": None, **context}
+    return desk.texts.render(actor.locale, "answer", code=code, **values)
+
+
+def _refuse(desk: Desk, actor: Actor, error: TransitionError) -> Outcome:
+    assignee = None
+    if error.ticket is not None and error.ticket.assignee_key:
+        member = desk.config.staff_by_key(error.ticket.assignee_key)
+        assignee = member.name if member else None
+    ticket_id = error.ticket.id if error.ticket else None
+    code, state = error.code, None
+    if code.startswith("stale_"):
+        name = code.removeprefix("stale_")
+        code = "stale"
+        state = None if name == "changed" else desk.label(actor.locale, "state", name)
+    text = answer(desk, actor, code, id=ticket_id, assignee=assignee, state=state)
+    return Outcome(answer=text, ok=False, ticket=error.ticket)
+
+
+async def _load(tx: Tx, ticket_id: int) -> Ticket:
+    ticket = await tickets.get_ticket(tx, ticket_id)
+    if ticket is None:
+        raise TransitionError("unknown_ticket")
+    return ticket
+
+
+async def _reporter_reach(tx: Tx, desk: Desk, ticket: Ticket) -> tuple[str, bool]:
+    person = await people.get_person(tx, ticket.reporter_id)
+    if person is None:
+        return desk.config.locale, False
+    return person.locale, person.reachable_by_dm
+
+
+# --- routing ---------------------------------------------------------------------------
+
+
+async def route(tx: Tx, desk: Desk, ticket: Ticket, *, reason: str = "assigned") -> Ticket:
+    """Assign to the best on-duty team member; nobody left → the team's supervisor and the
+    staff group. Queues the staff card."""
+    now = desk.now()
+    team = routing.team_for(desk.config, ticket.category)
+    overrides = await people.duty_overrides(tx, desk.local(now).date())
+    declined = await tickets.declined_by(tx, ticket.id)
+    candidates = [
+        m
+        for m in routing.on_duty(desk.config, team, desk.local(now), overrides)
+        if m.key not in declined
+    ]
+    chosen = routing.pick(
+        candidates,
+        ticket.building,
+        await tickets.open_counts(tx),
+        await tickets.last_assigned(tx),
+    )
+    kind = "assigned"
+    if chosen is None:
+        supervisor = routing.supervisor_for(desk.config, team)
+        if supervisor is not None and supervisor.key not in declined:
+            chosen, kind, reason = supervisor, "escalated", "no_one_on_duty"
+    contacts = await staff_contacts(tx, desk)
+    if chosen is None:
+        # Nobody at all: leave it open for anyone in the staff group to take.
+        if ticket.state is not S.NEW:
+            ticket = await _move(tx, ticket, S.NEW, assignee_key=None)
+        event_id = await tickets.add_event(tx, ticket.id, "unassigned", now)
+        contact = None
+        reason = "unassigned"
+    else:
+        ticket = await _move(tx, ticket, S.ASSIGNED, assignee_key=chosen.key, assigned_at=now)
+        event_id = await tickets.add_event(tx, ticket.id, kind, now, actor_key=chosen.key)
+        contact = contacts[chosen.key]
+    attachments = await tickets.attachments_for(tx, ticket.id)
+    await _queue(
+        tx, desk, notify.staff_card(desk, ticket, contact, event_id, attachments, reason=reason)
+    )
+    return ticket
+
+
+# --- staff actions ---------------------------------------------------------------------
+
+
+async def _staff(tx: Tx, desk: Desk, actor: Actor) -> StaffMember:
+    member = await staff_member_of(tx, desk, actor.user_id)
+    if member is None:
+        raise TransitionError("not_staff")
+    return member
+
+
+def _may_handle(desk: Desk, member: StaffMember, ticket: Ticket) -> bool:
+    team = routing.team_for(desk.config, ticket.category)
+    return member.supervisor or member.key == ticket.assignee_key or team in member.teams
+
+
+async def accept(desk: Desk, actor: Actor, ticket_id: int) -> Outcome:
+    try:
+        async with desk.db.transaction() as tx:
+            member = await _staff(tx, desk, actor)
+            ticket = await _load(tx, ticket_id)
+            if ticket.state is S.ACCEPTED:
+                code = "already_yours" if ticket.assignee_key == member.key else "taken"
+                raise TransitionError(code, ticket)
+            if not _may_handle(desk, member, ticket):
+                raise TransitionError("not_your_team", ticket)
+            now = desk.now()
+            ticket = await _move(tx, ticket, S.ACCEPTED, assignee_key=member.key, accepted_at=now)
+            event_id = await tickets.add_event(
+                tx, ticket.id, "accepted", now, actor_id=actor.user_id, actor_key=member.key
+            )
+            locale, reachable = await _reporter_reach(tx, desk, ticket)
+            await _queue(
+                tx,
+                desk,
+                [
+                    notify.to_reporter(
+                        desk,
+                        ticket,
+                        key=f"ev{event_id}:accepted",
+                        template="notice_accepted",
+                        reporter_locale=locale,
+                        reporter_reachable=reachable,
+                        staff_name=member.name,
+                        staff_role=member.role,
+                    )
+                ],
+            )
+    except TransitionError as error:
+        return _refuse(desk, actor, error)
+    desk.wake_outbox()
+    return Outcome(answer=answer(desk, actor, "accepted", id=ticket.id), ticket=ticket)
+
+
+async def decline(desk: Desk, actor: Actor, ticket_id: int) -> Outcome:
+    try:
+        async with desk.db.transaction() as tx:
+            member = await _staff(tx, desk, actor)
+            ticket = await _load(tx, ticket_id)
+            if ticket.assignee_key != member.key or ticket.state is not S.ASSIGNED:
+                code = "taken" if ticket.state is S.ACCEPTED else "not_assignee"
+                if ticket.state not in (S.ASSIGNED, S.ACCEPTED):
+                    code = f"stale_{ticket.state.value}"
+                raise TransitionError(code, ticket)
+            await tickets.add_decline(tx, ticket.id, member.key)
+            await tickets.add_event(
+                tx, ticket.id, "declined", desk.now(), actor_id=actor.user_id, actor_key=member.key
+            )
+            ticket = await route(tx, desk, ticket, reason="declined")
+    except TransitionError as error:
+        return _refuse(desk, actor, error)
+    desk.wake_outbox()
+    return Outcome(answer=answer(desk, actor, "declined", id=ticket.id), ticket=ticket)
+
+
+async def begin_resolve(desk: Desk, actor: Actor, ticket_id: int) -> Outcome:
+    """Resolving asks for a short result note first; the next message is that note."""
+    try:
+        async with desk.db.transaction() as tx:
+            member = await _staff(tx, desk, actor)
+            ticket = await _load(tx, ticket_id)
+            if ticket.state is not S.ACCEPTED:
+                raise TransitionError(f"stale_{ticket.state.value}", ticket)
+            if ticket.assignee_key != member.key and not member.supervisor:
+                raise TransitionError("not_assignee", ticket)
+            await people.set_pending(tx, actor.user_id, "resolve_note", ticket.id, desk.now())
+    except TransitionError as error:
+        return _refuse(desk, actor, error)
+    return Outcome(answer=answer(desk, actor, "ask_note", id=ticket.id), ticket=ticket)
+
+
+async def resolve(
+    desk: Desk, actor: Actor, ticket_id: int, note: str, photo: Attachment | None = None
+) -> Outcome:
+    try:
+        async with desk.db.transaction() as tx:
+            member = await _staff(tx, desk, actor)
+            ticket = await _load(tx, ticket_id)
+            if ticket.state is S.ACCEPTED and not (
+                ticket.assignee_key == member.key or member.supervisor
+            ):
+                raise TransitionError("not_assignee", ticket)
+            now = desk.now()
+            ticket = await _move(tx, ticket, S.RESOLVED, resolved_at=now, resolution_note=note)
+            event_id = await tickets.add_event(
+                tx,
+                ticket.id,
+                "resolved",
+                now,
+                actor_id=actor.user_id,
+                actor_key=member.key,
+                note=note,
+            )
+            if photo is not None:
+                await tickets.add_attachment(
+                    tx, photo, now, ticket_id=ticket.id, added_by=actor.user_id
+                )
+            await _queue(tx, desk, await _resolution_notices(tx, desk, ticket, event_id, photo))
+    except TransitionError as error:
+        return _refuse(desk, actor, error)
+    desk.wake_outbox()
+    return Outcome(answer=answer(desk, actor, "resolved", id=ticket.id), ticket=ticket)
+
+
+async def _resolution_notices(
+    tx: Tx, desk: Desk, ticket: Ticket, event_id: int, photo: Attachment | None
+) -> list[Outgoing]:
+    locale, reachable = await _reporter_reach(tx, desk, ticket)
+    notice = notify.to_reporter(
+        desk,
+        ticket,
+        key=f"ev{event_id}:resolved",
+        template="notice_resolved",
+        reporter_locale=locale,
+        reporter_reachable=reachable,
+        buttons_dm=notify.rating_buttons(desk, ticket, locale),
+        buttons_group=notify.rating_buttons(desk, ticket, desk.config.locale),
+    )
+    messages = [notice]
+    if photo is not None and notice.recipient_user_id is not None:
+        # Result photos go by DM only: a photo of a flat's interior is private.
+        messages.append(
+            Outgoing(
+                key=f"ev{event_id}:resolved:photo",
+                chat_id=notice.chat_id,
+                attachment=photo,
+                text=desk.texts.render(locale, "attachment_caption", id=ticket.id),
+                ticket_id=ticket.id,
+                recipient_user_id=notice.recipient_user_id,
+            )
+        )
+    return messages
+
+
+# --- reporter actions ------------------------------------------------------------------
+
+
+async def rate(
+    desk: Desk, actor: Actor, ticket_id: int, stars: int, *, in_private: bool = False
+) -> Outcome:
+    try:
+        async with desk.db.transaction() as tx:
+            ticket = await _load(tx, ticket_id)
+            if ticket.reporter_id != actor.user_id:
+                raise TransitionError("not_reporter", ticket)
+            now = desk.now()
+            if ticket.rating is not None:
+                ticket = await _change_rating(tx, desk, ticket, stars, now)
+            else:
+                if ticket.state is not S.RESOLVED:
+                    raise TransitionError(f"stale_{ticket.state.value}", ticket)
+                ticket = await _move(
+                    tx, ticket, S.CLOSED, rating=stars, rated_at=now, closed_at=now
+                )
+            event_id = await tickets.add_event(
+                tx, ticket.id, "rated", now, actor_id=actor.user_id, note=str(stars)
+            )
+            if stars <= LOW_RATING and ticket.state is S.CLOSED:
+                ticket = await _reopen_for_low_rating(tx, desk, ticket, event_id, stars)
+            if in_private:  # a comment can only be typed where we can read it
+                await people.set_pending(tx, actor.user_id, "rating_comment", ticket.id, now)
+    except TransitionError as error:
+        return _refuse(desk, actor, error)
+    desk.wake_outbox()
+    return Outcome(answer=answer(desk, actor, "rated", id=ticket.id, stars=stars), ticket=ticket)
+
+
+async def _change_rating(
+    tx: Tx, desk: Desk, ticket: Ticket, stars: int, now: dt.datetime
+) -> Ticket:
+    window = dt.timedelta(hours=desk.config.sla.rating_change_hours)
+    if ticket.rated_at is None or now - ticket.rated_at > window:
+        raise TransitionError("rating_final", ticket)
+    updated = await tickets.update_ticket(tx, ticket.id, rating=stars, rated_at=now)
+    assert updated is not None
+    return updated
+
+
+async def _reopen_for_low_rating(
+    tx: Tx, desk: Desk, ticket: Ticket, event_id: int, stars: int
+) -> Ticket:
+    ticket = await _move(tx, ticket, S.REOPENED, closed_at=None, resolved_at=None)
+    await tickets.add_event(tx, ticket.id, "reopened", desk.now(), note=str(stars))
+    await tickets.clear_declines(tx, ticket.id)
+    team = routing.team_for(desk.config, ticket.category)
+    supervisor = routing.supervisor_for(desk.config, team)
+    keys = [supervisor.key] if supervisor else [s.key for s in desk.config.supervisors()]
+    contacts = await staff_contacts(tx, desk)
+    await _queue(
+        tx,
+        desk,
+        notify.to_supervisors(
+            desk,
+            contacts,
+            ticket,
+            key=f"ev{event_id}:low",
+            template="supervisor_low_rating",
+            supervisor_keys=keys,
+            stars=stars,
+        ),
+    )
+    return await route(tx, desk, ticket, reason="reopened")
+
+
+async def add_comment(desk: Desk, actor: Actor, ticket_id: int, comment: str) -> Outcome:
+    async with desk.db.transaction() as tx:
+        ticket = await tickets.get_ticket(tx, ticket_id)
+        if ticket is None or ticket.reporter_id != actor.user_id:
+            return Outcome(ok=False)
+        updated = await tickets.update_ticket(tx, ticket.id, rating_comment=comment)
+        event_id = await tickets.add_event(
+            tx, ticket.id, "commented", desk.now(), actor_id=actor.user_id, note=comment
+        )
+        if ticket.rating is not None and ticket.rating <= LOW_RATING:
+            contacts = await staff_contacts(tx, desk)
+            team = routing.team_for(desk.config, ticket.category)
+            supervisor = routing.supervisor_for(desk.config, team)
+            await _queue(
+                tx,
+                desk,
+                notify.to_supervisors(
+                    desk,
+                    contacts,
+                    ticket,
+                    key=f"ev{event_id}:comment",
+                    template="supervisor_comment",
+                    supervisor_keys=[supervisor.key] if supervisor else [],
+                    comment=comment,
+                ),
+            )
+    desk.wake_outbox()
+    return Outcome(answer=answer(desk, actor, "comment_saved", id=ticket_id), ticket=updated)
+
+
+async def cancel(desk: Desk, actor: Actor, ticket_id: int) -> Outcome:
+    try:
+        async with desk.db.transaction() as tx:
+            ticket = await _load(tx, ticket_id)
+            if ticket.reporter_id != actor.user_id:
+                raise TransitionError("not_reporter", ticket)
+            previous = ticket.assignee_key
+            ticket = await _move(tx, ticket, S.CANCELLED, closed_at=desk.now())
+            event_id = await tickets.add_event(
+                tx, ticket.id, "cancelled", desk.now(), actor_id=actor.user_id
+            )
+            if previous is not None:
+                contacts = await staff_contacts(tx, desk)
+                await _queue(
+                    tx, desk, _cancel_notice(desk, contacts.get(previous), ticket, event_id)
+                )
+    except TransitionError as error:
+        return _refuse(desk, actor, error)
+    desk.wake_outbox()
+    return Outcome(answer=answer(desk, actor, "cancelled", id=ticket.id), ticket=ticket)
+
+
+def _cancel_notice(
+    desk: Desk, contact: StaffContact | None, ticket: Ticket, event_id: int
+) -> list[Outgoing]:
+    if contact is None or contact.user_id is None or not contact.reachable:
+        chat = desk.config.staff_chat
+        locale = desk.config.locale
+        if chat is None:
+            return []
+    else:
+        chat, locale = contact.user_id, contact.locale
+    text = desk.texts.render(locale, "staff_cancelled", t=notify.ticket_view(desk, ticket, locale))
+    return [
+        Outgoing(key=f"ev{event_id}:cancel:{chat}", chat_id=chat, text=text, ticket_id=ticket.id)
+    ]
+
+
+# --- supervisor actions ----------------------------------------------------------------
+
+
+async def assign(desk: Desk, actor: Actor, ticket_id: int, target_key: str) -> Outcome:
+    try:
+        async with desk.db.transaction() as tx:
+            member = await _staff(tx, desk, actor)
+            ticket = await _load(tx, ticket_id)
+            if not (member.supervisor or member.admin or member.key == ticket.assignee_key):
+                raise TransitionError("not_supervisor", ticket)
+            target = desk.config.staff_by_key(target_key)
+            if target is None:
+                raise TransitionError("unknown_staff", ticket)
+            now = desk.now()
+            ticket = await _move(tx, ticket, S.ASSIGNED, assignee_key=target.key, assigned_at=now)
+            event_id = await tickets.add_event(
+                tx,
+                ticket.id,
+                "assigned",
+                now,
+                actor_id=actor.user_id,
+                actor_key=target.key,
+                note=member.key,
+            )
+            contacts = await staff_contacts(tx, desk)
+            attachments = await tickets.attachments_for(tx, ticket.id)
+            await _queue(
+                tx,
+                desk,
+                notify.staff_card(desk, ticket, contacts[target.key], event_id, attachments),
+            )
+    except TransitionError as error:
+        return _refuse(desk, actor, error)
+    desk.wake_outbox()
+    return Outcome(
+        answer=answer(desk, actor, "assigned", id=ticket.id, assignee=target.name), ticket=ticket
+    )
+
+
+async def close_unrated(desk: Desk) -> int:
+    """Resolved tickets nobody rated close after the configured days (run by a job)."""
+    cutoff = desk.now() - dt.timedelta(days=desk.config.sla.close_unrated_after_days)
+    closed = 0
+    async with desk.db.transaction() as tx:
+        for ticket in await tickets.resolved_unrated_before(tx, cutoff):
+            await _move(tx, ticket, S.CLOSED, closed_at=desk.now())
+            await tickets.add_event(tx, ticket.id, "closed", desk.now(), note="unrated")
+            closed += 1
+    return closed
+
+
+async def pending_input(
+    desk: Desk, actor: Actor, text: str, photo: Attachment | None
+) -> Outcome | None:
+    """If the person's next message was asked for (a result note, a rating comment),
+    consume it and act; otherwise None."""
+    async with desk.db.transaction() as tx:
+        pending = await people.take_pending(tx, actor.user_id, desk.now() - PENDING_TTL)
+    if pending is None:
+        return None
+    kind, ticket_id = pending
+    if kind == "resolve_note":
+        if not text and photo is None:
+            return None
+        return await resolve(desk, actor, ticket_id, text, photo)
+    if kind == "rating_comment" and text:
+        return await add_comment(desk, actor, ticket_id, text)
+    return None

@@ -1,0 +1,79 @@
+"""The dependencies every service needs, passed explicitly (no globals)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.clock import Clock
+from bot.config import CommunityConfig, StaffMember
+from bot.parsing import Parser
+from bot.texts import Texts
+from storage import people
+from storage.db import Database, Tx
+
+
+def _no_wakeup() -> None:
+    return None
+
+
+@dataclass
+class Desk:
+    db: Database
+    config: CommunityConfig
+    texts: Texts
+    clock: Clock
+    parser: Parser
+    bot_username: str = ""
+    # Called after a transaction that queued messages, so the sender need not poll.
+    wake_outbox: Callable[[], None] = field(default=_no_wakeup)
+
+    def now(self) -> dt.datetime:
+        return self.clock.now()
+
+    def local(self, moment: dt.datetime) -> dt.datetime:
+        return moment.astimezone(self.config.timezone)
+
+    def label(self, locale: str, kind: str, name: str) -> str:
+        return self.texts.render(locale, "label", kind=kind, name=name)
+
+    def deep_link(self, payload: str) -> str | None:
+        if not self.bot_username:
+            return None
+        return f"https://t.me/{self.bot_username}?start={payload}"
+
+
+@dataclass(frozen=True, slots=True)
+class StaffContact:
+    member: StaffMember
+    user_id: int | None
+    reachable: bool  # has started the bot and not blocked it
+    locale: str
+
+
+async def staff_contacts(tx: Tx, desk: Desk) -> dict[str, StaffContact]:
+    links = await people.all_links(tx)
+    contacts: dict[str, StaffContact] = {}
+    for member in desk.config.staff:
+        user_id = links.get(member.key, member.telegram_id)
+        person = None if user_id is None else await people.get_person(tx, user_id)
+        contacts[member.key] = StaffContact(
+            member=member,
+            user_id=user_id,
+            reachable=person is not None and person.reachable_by_dm,
+            locale=person.locale if person is not None else desk.config.locale,
+        )
+    return contacts
+
+
+async def staff_member_of(tx: Tx, desk: Desk, user_id: int) -> StaffMember | None:
+    """The staff entry a Telegram account belongs to (invite link first, then config id)."""
+    key = await people.staff_key_of(tx, user_id)
+    if key is not None:
+        return desk.config.staff_by_key(key)
+    links = await people.all_links(tx)
+    for member in desk.config.staff:
+        if member.telegram_id == user_id and member.key not in links:
+            return member
+    return None

@@ -1,0 +1,207 @@
+"""Staff onboarding, duty, and the read-only views (/my, /ticket, /open, /duty)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from bot import notify, routing
+from bot.config import StaffMember
+from bot.models import Actor, Ticket
+from bot.services import Desk, staff_member_of
+from storage import people, tickets
+from storage.db import Tx
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    text: str
+    ok: bool = True
+
+
+def _say(desk: Desk, actor: Actor, code: str, **context: object) -> str:
+    return desk.texts.render(
+        actor.locale, "answer", code=code, **{"id": None, "assignee": None, **context}
+    )
+
+
+async def register(desk: Desk, actor: Actor, *, started: bool) -> None:
+    async with desk.db.transaction() as tx:
+        await people.upsert_person(
+            tx, actor.user_id, actor.display_name, actor.username, actor.locale
+        )
+        if started:
+            await people.mark_started(tx, actor.user_id, desk.now())
+
+
+async def start(desk: Desk, actor: Actor, payload: str) -> Reply:
+    """/start [payload]: staff-<token> links a staff member; t-<id> shows a ticket."""
+    await register(desk, actor, started=True)
+    if payload.startswith("staff-"):
+        async with desk.db.transaction() as tx:
+            key = await people.staff_for_invite(tx, payload.removeprefix("staff-"))
+            if key is None:
+                return Reply(_say(desk, actor, "invite_invalid"), ok=False)
+            await people.link_staff(tx, key, actor.user_id, desk.now())
+        member = desk.config.staff_by_key(key)
+        assert member is not None
+        return Reply(
+            desk.texts.render(actor.locale, "staff_welcome", name=member.name, role=member.role)
+        )
+    if payload.startswith("t-") and payload[2:].isdigit():
+        return await ticket_details(desk, actor, int(payload[2:]))
+    async with desk.db.reading() as tx:
+        member = await staff_member_of(tx, desk, actor.user_id)
+    return Reply(
+        desk.texts.render(
+            actor.locale,
+            "welcome",
+            community=desk.config.name,
+            staff=member is not None,
+            hashtags=desk.config.hashtags,
+        )
+    )
+
+
+async def create_invite(desk: Desk, actor: Actor, staff_key: str) -> Reply:
+    async with desk.db.transaction() as tx:
+        member = await staff_member_of(tx, desk, actor.user_id)
+        if member is None or not (member.admin or member.supervisor):
+            return Reply(_say(desk, actor, "not_admin"), ok=False)
+        target = desk.config.staff_by_key(staff_key)
+        if target is None:
+            keys = ", ".join(s.key for s in desk.config.staff)
+            return Reply(_say(desk, actor, "unknown_staff_key", key=staff_key, keys=keys), ok=False)
+        token = secrets.token_urlsafe(12)
+        await people.set_invite(tx, target.key, token)
+    link = desk.deep_link(f"staff-{token}") or f"/start staff-{token}"
+    return Reply(desk.texts.render(actor.locale, "invite", name=target.name, link=link))
+
+
+async def _require_staff(tx: Tx, desk: Desk, actor: Actor) -> StaffMember | None:
+    return await staff_member_of(tx, desk, actor.user_id)
+
+
+async def duty(desk: Desk, actor: Actor, change: str | None) -> Reply:
+    now = desk.now()
+    local = desk.local(now)
+    async with desk.db.transaction() as tx:
+        member = await _require_staff(tx, desk, actor)
+        if member is None:
+            return Reply(_say(desk, actor, "not_staff"), ok=False)
+        if change in ("on", "off"):
+            await people.set_duty_override(tx, member.key, local.date(), change == "on")
+        elif change is not None:
+            return Reply(_say(desk, actor, "duty_usage"), ok=False)
+        overrides = await people.duty_overrides(tx, local.date())
+    teams = []
+    for team in desk.config.teams.values():
+        members = routing.on_duty(desk.config, team.key, local, overrides)
+        teams.append({"name": team.name, "members": [f"{m.name}（{m.role}）" for m in members]})
+    return Reply(
+        desk.texts.render(
+            actor.locale,
+            "duty",
+            teams=teams,
+            changed=change,
+            now=local.strftime("%Y-%m-%d %H:%M"),
+        )
+    )
+
+
+async def my_tickets(desk: Desk, actor: Actor) -> Reply:
+    async with desk.db.reading() as tx:
+        mine = await tickets.tickets_of_reporter(tx, actor.user_id, limit=10)
+    rows = [notify.ticket_view(desk, t, actor.locale) for t in mine]
+    return Reply(desk.texts.render(actor.locale, "my_tickets", tickets=rows))
+
+
+async def ticket_details(desk: Desk, actor: Actor, ticket_id: int) -> Reply:
+    """Staff see everything; the reporter sees their own ticket; others nothing."""
+    async with desk.db.reading() as tx:
+        ticket = await tickets.get_ticket(tx, ticket_id)
+        member = await staff_member_of(tx, desk, actor.user_id)
+        if ticket is None or (member is None and ticket.reporter_id != actor.user_id):
+            return Reply(_say(desk, actor, "unknown_ticket"), ok=False)
+        events = await tickets.events_for(tx, ticket.id) if member is not None else []
+        attachments = await tickets.attachments_for(tx, ticket.id)
+    staff_names = {s.key: s.name for s in desk.config.staff}
+    return Reply(
+        desk.texts.render(
+            actor.locale,
+            "ticket_details",
+            t=notify.ticket_view(desk, ticket, actor.locale),
+            staff_view=member is not None,
+            assignee=staff_names.get(ticket.assignee_key or ""),
+            attachments=[a.kind for a in attachments],
+            events=[
+                {
+                    "at": desk.local(e.at).strftime("%m-%d %H:%M"),
+                    "kind": desk.label(actor.locale, "event", e.kind),
+                    "who": staff_names.get(e.actor_key or "", ""),
+                    "note": e.note or "",
+                }
+                for e in events
+            ],
+        )
+    )
+
+
+async def open_tickets(desk: Desk, actor: Actor) -> Reply:
+    async with desk.db.reading() as tx:
+        member = await _require_staff(tx, desk, actor)
+        if member is None:
+            return Reply(_say(desk, actor, "not_staff"), ok=False)
+        if member.supervisor or member.admin:
+            found = await tickets.open_tickets(tx)
+        else:
+            team_keys = [s.key for s in desk.config.staff if set(s.teams) & set(member.teams)]
+            found = await tickets.open_tickets(tx, assignee_keys=team_keys)
+    return Reply(
+        desk.texts.render(
+            actor.locale,
+            "open_tickets",
+            tickets=[_with_assignee(desk, t, actor.locale) for t in found],
+        )
+    )
+
+
+def _with_assignee(
+    desk: Desk, ticket: Ticket, locale: str, contacts: dict[str, object]
+) -> dict[str, object]:
+    view = notify.ticket_view(desk, ticket, locale)
+    member = desk.config.staff_by_key(ticket.assignee_key or "")
+    view["assignee"] = member.name if member else None
+    return view
+
+
+async def resolve_staff_key(desk: Desk, reference: str) -> str | None:
+    """/assign accepts a staff key, an @username of a linked account, or a name."""
+    reference = reference.strip()
+    if desk.config.staff_by_key(reference) is not None:
+        return reference
+    for candidate in desk.config.staff:
+        if candidate.name == reference:
+            return candidate.key
+    if reference.startswith("@"):
+        async with desk.db.reading() as tx:
+            person = await people.find_by_username(tx, reference)
+            if person is not None:
+                member = await staff_member_of(tx, desk, person.user_id)
+                return None if member is None else member.key
+    return None
+
+
+async def set_chat_removed(desk: Desk, chat_id: int, removed: bool) -> None:
+    async with desk.db.transaction() as tx:
+        await people.mark_chat_removed(tx, chat_id, desk.now() if removed else None)
+
+
+async def update_seen(desk: Desk, update_id: int) -> bool:
+    async with desk.db.reading() as tx:
+        return await people.update_seen(tx, update_id)
+
+
+async def mark_update(desk: Desk, update_id: int) -> None:
+    async with desk.db.transaction() as tx:
+        await people.claim_update(tx, update_id, desk.now())

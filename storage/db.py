@@ -1,0 +1,136 @@
+"""One aiosqlite connection per process, WAL, migrations by PRAGMA user_version."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+Params = Sequence[Any] | dict[str, Any]
+
+
+def to_db_time(moment: dt.datetime) -> str:
+    """Times are stored as UTC ISO strings so they sort and compare as text."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime")
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_db_time(value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    return dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+
+
+def require_time(value: str) -> dt.datetime:
+    moment = from_db_time(value)
+    assert moment is not None
+    return moment
+
+
+def migration_scripts() -> list[tuple[int, str]]:
+    """(version, sql) in order, from storage/migrations/NNN_name.sql."""
+    folder = resources.files("storage").joinpath("migrations")
+    scripts: list[tuple[int, str]] = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            scripts.append((int(entry.name.split("_", 1)[0]), entry.read_text("utf-8")))
+    return sorted(scripts)
+
+
+class Database:
+    """Wraps the connection; `transaction()` serialises writers because handlers, jobs and
+    the outbox sender share the one connection concurrently."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path | str) -> Database:
+        conn = await aiosqlite.connect(str(path), isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA synchronous=NORMAL")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute("PRAGMA busy_timeout=5000")
+        db = cls(conn)
+        await db.migrate()
+        return db
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+    async def migrate(self) -> int:
+        async with self._conn.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        current = int(row[0]) if row else 0
+        for version, sql in migration_scripts():
+            if version <= current:
+                continue
+            # executescript commits first; the version bump is part of the same script.
+            await self._conn.executescript(
+                f"BEGIN;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
+            )
+            current = version
+        return current
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield Tx(self._conn)
+            except BaseException:
+                await self._conn.rollback()
+                raise
+            else:
+                await self._conn.commit()
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[Tx]:
+        """Reads take the lock too, so they never see another task's open transaction."""
+        async with self._lock:
+            yield Tx(self._conn)
+
+
+class Tx:
+    """Thin helpers over the connection for repositories."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+
+    async def execute(self, sql: str, params: Params = ()) -> None:
+        cur = await self.conn.execute(sql, params)
+        await cur.close()
+
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        cur = await self.conn.execute(sql, params)
+        rowid = cur.lastrowid
+        await cur.close()
+        assert rowid is not None
+        return rowid
+
+    async def changes(self, sql: str, params: Params = ()) -> int:
+        cur = await self.conn.execute(sql, params)
+        count = cur.rowcount
+        await cur.close()
+        return count
+
+    async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
+        async with self.conn.execute(sql, params) as cur:
+            return await cur.fetchone()
+
+    async def fetchall(self, sql: str, params: Params = ()) -> Iterable[aiosqlite.Row]:
+        async with self.conn.execute(sql, params) as cur:
+            return await cur.fetchall()
+
+    async def scalar(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
