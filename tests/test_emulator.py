@@ -199,7 +199,7 @@ async def test_command_reply_callback_and_edit_round_trip(api: FakeBotApi) -> No
         assert reply.reply_to_message_id == asked["message_id"]
         assert reply.callback_data == ["confirm:7"]
 
-        query_id = api.user_presses(USER, reply.message_id, USER, "confirm:7")
+        query_id = api.user_presses(USER, reply.message_id, USER, "confirm:7", strict=True)
         await api.wait_for(lambda: len(api.edits) == 1)
         await api.wait_until_idle()
         assert api.callback_answers == [(query_id, "好的", True)]
@@ -208,6 +208,8 @@ async def test_command_reply_callback_and_edit_round_trip(api: FakeBotApi) -> No
         assert (question.from_bot, question.text) == (False, "/report 3号楼 漏水")
         assert (answer.from_bot, answer.text, answer.edited) == (True, "✅ 已确认", True)
         assert answer.reply_markup is None  # edits without reply_markup drop the keyboard
+        with pytest.raises(ValueError, match="no button"):
+            api.user_presses(USER, reply.message_id, USER, "confirm:7", strict=True)
         assert errors == []
     methods = [call.method for call in api.calls]
     assert methods[0] == "getMe"
@@ -226,6 +228,7 @@ async def test_group_messages_reach_message_handlers_and_kicks_are_reported(
         api.user_sends(USER, GROUP, "楼道灯坏了 #报修")
         api.user_sends(USER, GROUP, photo=True, caption="照片")
         api.bot_removed_from(GROUP)
+        api.inject_update({"not_a_known_update_type": {"x": 1}})  # PTB must shrug it off
         await api.wait_until_idle()
         await api.wait_for(lambda: len(seen) == 2)  # my_chat_member is not a message
         assert errors == []
@@ -261,11 +264,11 @@ async def test_entities_use_utf16_offsets(api: FakeBotApi, bot: Bot) -> None:
 
 
 async def test_bad_markup_is_rejected_like_telegram(api: FakeBotApi, bot: Bot) -> None:
-    with pytest.raises(BadRequest, match="(?i)can't parse entities: Unsupported start tag"):
+    with pytest.raises(BadRequest, match=r"(?i)can't parse entities: Unsupported start tag"):
         await bot.send_message(USER, "温度 <3 度", parse_mode=ParseMode.HTML)
     with pytest.raises(BadRequest, match=r"(?i)Character '\.' is reserved"):
         await bot.send_message(USER, "完成.", parse_mode=ParseMode.MARKDOWN_V2)
-    with pytest.raises(BadRequest, match="(?i)BUTTON_DATA_INVALID"):
+    with pytest.raises(BadRequest, match=r"(?i)BUTTON_DATA_INVALID"):
         await bot.send_message(
             USER,
             "x",
@@ -273,7 +276,7 @@ async def test_bad_markup_is_rejected_like_telegram(api: FakeBotApi, bot: Bot) -
                 [[InlineKeyboardButton("长", callback_data="x" * 65)]]
             ),
         )
-    with pytest.raises(BadRequest, match="(?i)message text is empty"):
+    with pytest.raises(BadRequest, match=r"(?i)message text is empty"):
         await bot.send_message(USER, "   ")
     assert api.sent == []
 
@@ -305,13 +308,15 @@ async def test_get_updates_offset_limit_and_long_poll(api: FakeBotApi, bot: Bot)
 
 
 async def test_second_poller_terminates_the_first(api: FakeBotApi, bot: Bot) -> None:
-    first = asyncio.create_task(bot.get_updates(timeout=5))
-    await api.wait_for(lambda: len(api.calls_to("getUpdates")) == 1)
-    second = asyncio.create_task(bot.get_updates(timeout=5))
-    with pytest.raises(Conflict, match="terminated by other getUpdates request"):
-        await first
-    api.user_sends(USER, text="hi")
-    assert len(await second) == 1
+    # A second Bot: each Bot sends getUpdates over a single-connection pool.
+    async with Bot(api.token, base_url=api.base_url) as rival:
+        first = asyncio.create_task(bot.get_updates(timeout=5))
+        await api.wait_for(lambda: len(api.calls_to("getUpdates")) == 1)
+        second = asyncio.create_task(rival.get_updates(timeout=5))
+        with pytest.raises(Conflict, match="terminated by other getUpdates request"):
+            await first
+        api.user_sends(USER, text="hi")
+        assert len(await second) == 1
 
 
 # ---------------------------------------------------------------- errors and faults
@@ -327,7 +332,7 @@ async def test_blocked_user_and_kicked_bot_get_403(api: FakeBotApi, bot: Bot) ->
     api.bot_removed_from(GROUP)
     with pytest.raises(Forbidden, match="bot was kicked from the supergroup chat"):
         await bot.send_message(GROUP, "通知")
-    with pytest.raises(BadRequest, match="(?i)chat not found"):
+    with pytest.raises(BadRequest, match=r"(?i)chat not found"):
         await bot.send_message(-100999, "通知")
     assert [s.chat_id for s in api.sent] == [USER]
     kinds = [next(k for k in u if k != "update_id") for u in api.pending_updates]
@@ -401,10 +406,12 @@ async def test_rate_limits_answer_429() -> None:
 async def test_edit_errors_and_replies(api: FakeBotApi, bot: Bot) -> None:
     keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("查看", callback_data="view")]])
     sent = await bot.send_message(GROUP, "工单 #12", reply_markup=keyboard)
-    with pytest.raises(BadRequest, match="(?i)message is not modified"):
+    with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
         await bot.edit_message_text("工单 #12", GROUP, sent.message_id, reply_markup=keyboard)
-    with pytest.raises(BadRequest, match="(?i)message to edit not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message to edit not found"):
         await bot.edit_message_text("x", GROUP, 999)
+    query_id = api.user_presses_button(OTHER, GROUP, "查看")
+    assert api.pending_updates[-1]["callback_query"]["id"] == query_id
     await bot.edit_message_reply_markup(GROUP, sent.message_id)
     assert api.messages_in(GROUP)[-1].reply_markup is None
 
@@ -486,6 +493,8 @@ def test_scripting_validates_its_input() -> None:
         server.user_sends(42, text="hi")
     with pytest.raises(ValueError, match="not found"):
         server.user_presses(USER, 1, USER, "x")
+    with pytest.raises(ValueError, match="only bot messages"):
+        server.user_presses(USER, server.user_sends(USER, text="hi")["message_id"], USER, "x")
     message = server.user_starts(USER, "ref_abc")
     assert message["text"] == "/start ref_abc"
     assert _entities(message) == [("bot_command", 0, 6)]

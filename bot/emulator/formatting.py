@@ -469,7 +469,7 @@ def detect_entities(text: str) -> list[Entity]:
         end = match.end()
         while end > match.start() and text[end - 1] in ".,;:!?)]}":
             end -= 1
-        if _bounded(text, match.start(), match.start()):
+        if match.start() == 0 or not _word_char(text[match.start() - 1]):
             found.append((match.start(), end, "url"))
     for match in _EMAIL_RE.finditer(text):
         if _bounded(text, match.start(), match.end(), "@"):

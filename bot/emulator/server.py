@@ -310,6 +310,7 @@ class FakeBotApi:
         self._users: dict[int, JSON] = {}
         self._chats: dict[int, _Chat] = {}
         self._updates: list[JSON] = []  # queued and not yet confirmed via offset
+        self._injected: set[Any] = set()  # update ids from inject_update()
         self._next_update_id = 1
         self._allowed_updates: frozenset[str] = _DEFAULT_UPDATE_TYPES
         self._poll_generation = 0
@@ -464,6 +465,7 @@ class FakeBotApi:
                 await awaitable
             except Exception:
                 _LOGGER.exception("async on_change hook failed")
+            self._bump()  # waiters may be watching what the hook did
 
         try:
             task = asyncio.get_running_loop().create_task(run())
@@ -911,8 +913,13 @@ class FakeBotApi:
             self._emit({"type": "updates_confirmed", "pending": len(self._updates)})
 
     def _deliverable(self, limit: int) -> list[JSON]:
-        # Updates of types the bot did not ask for are discarded, as Telegram does.
-        kept = [u for u in self._updates if _update_type(u) in self._allowed_updates]
+        # Updates of types the bot did not ask for are discarded, as Telegram does; injected
+        # ones are always delivered so tests can feed the bot anything, malformed included.
+        kept = [
+            u
+            for u in self._updates
+            if _update_type(u) in self._allowed_updates or u.get("update_id") in self._injected
+        ]
         if len(kept) != len(self._updates):
             self._updates = kept
             self._bump()
@@ -938,7 +945,7 @@ class FakeBotApi:
             name = command.get("command", "") if isinstance(command, dict) else ""
             description = command.get("description", "") if isinstance(command, dict) else ""
             if not (1 <= len(name) <= 32) or not all(
-                c.islower() or c.isdigit() or c == "_" for c in name
+                c in "abcdefghijklmnopqrstuvwxyz0123456789_" for c in name
             ):
                 raise _bad("BOT_COMMAND_INVALID")
             if not (1 <= len(description) <= 256):
@@ -1180,11 +1187,17 @@ class FakeBotApi:
         source = self._source_message(params)
 
         def content(chat: _Chat) -> tuple[JSON, str | None, str | None]:
-            keep = ("text", "entities", "photo", "voice", "document", "location", "caption")
+            keep = (
+                "text",
+                "entities",
+                "photo",
+                "voice",
+                "document",
+                "location",
+                "caption",
+                "caption_entities",
+            )
             fields = {k: copy.deepcopy(v) for k, v in source.items() if k in keep}
-            fields["caption_entities"] = copy.deepcopy(source.get("caption_entities", []))
-            if not fields["caption_entities"]:
-                del fields["caption_entities"]
             fields["forward_origin"] = {
                 "type": "user",
                 "sender_user": copy.deepcopy(source["from"]),
@@ -1517,8 +1530,11 @@ class FakeBotApi:
             fields["caption"] = plain_caption
             if caption_entities:
                 fields["caption_entities"] = caption_entities
-        if "text" in fields and _media_kind(fields) not in (None, "location"):
-            raise ValueError("use caption= for text that goes with a photo/voice/document")
+        kinds = [kind for kind in ("photo", "voice", "document", "location") if kind in fields]
+        if len(kinds) > 1:
+            raise ValueError(f"one message carries one attachment, got {kinds}")
+        if "text" in fields and kinds:
+            raise ValueError("use caption= for text that goes with an attachment")
         if not fields:
             raise ValueError("nothing to send: pass text, photo, voice, document or location")
         if reply_to_message_id is not None:
@@ -1563,13 +1579,13 @@ class FakeBotApi:
         return self.user_sends(user_id, None, "/start" if payload is None else f"/start {payload}")
 
     def user_presses(
-        self, user_id: int, message_id: int, chat_id: int, data: str, *, strict: bool = True
+        self, user_id: int, message_id: int, chat_id: int, data: str, *, strict: bool = False
     ) -> str:
         """The user taps an inline button; returns the callback query id.
 
-        With ``strict`` the data must belong to a button currently on the message, catching
-        tests that press buttons the bot never offered. Pass ``strict=False`` to simulate
-        a stale client pressing a button that has since been edited away.
+        Any ``data`` is accepted by default, which also models a stale client pressing a
+        button that has since been edited away. ``strict=True`` requires a button with
+        that data on the message right now (beware: the bot may not have edited it yet).
         """
         user = self._user(user_id)
         chat = self._chats.get(chat_id)
@@ -1618,7 +1634,11 @@ class FakeBotApi:
                     labels.append(str(button.get("text")))
                     if button.get("text") == label and "callback_data" in button:
                         return self.user_presses(
-                            user_id, message["message_id"], chat_id, button["callback_data"]
+                            user_id,
+                            message["message_id"],
+                            chat_id,
+                            button["callback_data"],
+                            strict=True,
                         )
         raise ValueError(f"no callback button labelled {label!r}; visible buttons: {labels}")
 
@@ -1630,6 +1650,7 @@ class FakeBotApi:
         update_id = int(update["update_id"])
         self._next_update_id = max(self._next_update_id, update_id + 1)
         self._updates.append(update)
+        self._injected.add(update_id)
         self._emit({"type": "update_injected", "update_id": update_id})
         return update_id
 
@@ -1749,9 +1770,19 @@ class FakeBotApi:
         if self.errors:
             lines.append(f"errors returned ({len(self.errors)}), last {min(10, len(self.errors))}:")
             lines.extend(f"  {e.method} {e.error_code} {e.description}" for e in self.errors[-10:])
-        recent = [c.method for c in self.calls[-last:]]
-        lines.append(f"last calls: {recent}")
-        lines.append(f"pending updates: {[_update_type(u) for u in self._updates]}")
+        runs: list[list[Any]] = []  # collapse long-poll streaks: getUpdates×6
+        for call in self.calls[-50:]:
+            if runs and runs[-1][0] == call.method:
+                runs[-1][1] += 1
+            else:
+                runs.append([call.method, 1])
+        recent = [f"{name}×{count}" if count > 1 else name for name, count in runs[-last:]]
+        lines.append(f"last calls: {', '.join(recent) or '-'}")
+        pending = [_update_type(u) for u in self._updates]
+        lines.append(
+            f"updates queued so far: {self._next_update_id - 1}; "
+            f"not yet confirmed by the bot: {pending or 'none'}"
+        )
         return "\n".join(lines)
 
     # ------------------------------------------------------------------ waiting

@@ -1,0 +1,59 @@
+"""Request parser: free text from a resident -> ParsedRequest.
+
+Rules with weighted keywords (bot/parsing/keywords.py), no model files, no network.
+``Parser`` compiles everything once; ``parse`` uses a cached default instance.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from bot.parsing.address import AddressParser
+from bot.parsing.classifier import Classifier
+from bot.parsing.normalize import normalize
+from bot.parsing.types import CATEGORIES, NOT_A_REQUEST, ParsedRequest, Vocabulary
+from bot.parsing.urgency import is_urgent
+
+__all__ = [
+    "CATEGORIES",
+    "NOT_A_REQUEST",
+    "ParsedRequest",
+    "Parser",
+    "Vocabulary",
+    "parse",
+]
+
+
+class Parser:
+    def __init__(self, vocabulary: Vocabulary | None = None) -> None:
+        vocabulary = vocabulary or Vocabulary()
+        self.vocabulary = vocabulary
+        self._classifier = Classifier(vocabulary.extra_keywords)
+        aliases = {normalize(name): number for name, number in vocabulary.building_aliases.items()}
+        self._address = AddressParser(aliases)
+
+    def parse(self, text: str) -> ParsedRequest:
+        clean = normalize(text) if isinstance(text, str) else ""
+        result = self._classifier.classify(clean)
+        address = self._address.parse(clean)
+        return ParsedRequest(
+            category=result.category,
+            building=address.building,
+            unit=address.unit,
+            room=address.room,
+            urgent=is_urgent(clean),
+            confidence=result.confidence,
+            alternatives=result.alternatives,
+        )
+
+
+@lru_cache(maxsize=1)
+def _default_parser() -> Parser:
+    return Parser()
+
+
+def parse(text: str, vocabulary: Vocabulary | None = None) -> ParsedRequest:
+    """Parse one message; with a vocabulary a fresh Parser is built (callers that parse
+    many messages for one community should keep their own ``Parser``)."""
+    parser = _default_parser() if vocabulary is None else Parser(vocabulary)
+    return parser.parse(text)

@@ -1,0 +1,106 @@
+"""Is life or property in danger right now?
+
+Recall matters most (a missed gas leak is far worse than an extra ping), so triggers
+are broad; precision comes from cancelling cues: negation right before a trigger
+("没有煤气味"), hedges ("万一着火"), past time ("昨天着火"), and resolution anywhere
+in the message ("已经修好了", "虚惊一场").
+"""
+
+from __future__ import annotations
+
+import re
+
+# Clause boundaries: hedges and negations only reach the trigger in their own clause.
+_CLAUSE_RE = re.compile(r"[,.;!?。、；…~\n]|\s{2,}")
+
+_SENIOR = (
+    r"(?:老人|老太太|老太|老大爷|大爷|奶奶|爷爷|姥姥|姥爷|外婆|外公|婆婆|老母亲|老父亲|我妈|我爸"
+    r"|老妈|老爸|母亲|父亲|老头|老伴|独居|一个人住|孤寡|阿尔茨海默|痴呆|老年人|阿姨|大妈|老两口)"
+)
+
+# Each trigger alone means danger now (subject to the cancelling cues below).
+_TRIGGERS = re.compile(
+    "|".join(
+        (
+            # gas
+            r"(?:煤气|燃气|天然气|液化气|瓦斯)[^。!?]{0,12}?(?:味|泄漏|泄露|漏了|嘶嘶|咝咝)",
+            r"漏气|臭鸡蛋味|(?:嘶嘶|咝咝)[^。!?]{0,12}味",
+            r"一氧化碳|煤气中毒|中毒",
+            # fire and smoke
+            r"着火|起火|失火|火灾|烧起来|烧着了|火苗|火星|火花|火光|明火|冒火",
+            r"冒烟|冒黑烟|浓烟|黑烟|烟雾弥漫|满屋子?烟|全是烟|都是烟",
+            r"烧焦|焦糊|焦味|糊味|烧塑料|胶皮味|(?:电池|电瓶|电线|电动车|插座|插头)[^。!?]{0,4}着了",
+            r"爆炸|炸了|(?<!\d)119(?!\d)",
+            # water
+            r"(?:水管|管子|管道|水箱|暖气管|暖气片|水龙头)[^。!?]{0,4}(?:爆|崩|裂开)|爆管",
+            r"水漫|漫到|漫进|淹了|被淹|全淹|淹到|进水了|往上涨|一地水|一层水|呲水|喷水|往外喷|往下淌"
+            r"|哗哗地?(?:往|流|淌|喷|冒)",
+            # electricity
+            r"漏电|触电|被电|电到人|麻手|滋滋",
+            r"(?:电线|电缆|线)[^。!?]{0,6}(?:断了|掉在地|掉地|耷拉|垂到|挨着地|落地|泡在水)",
+            # people hurt or collapsed
+            r"摔倒|摔了|跌倒|晕倒|昏倒|晕过去|昏过去|昏迷|叫不醒|叫不应|不省人事|(?<!垃圾)倒在(?!哪)|倒地"
+            r"|起不来|动不了|抽搐|喘不上气|喘不过气|胸口疼|胸口痛|心脏病犯|心梗|嘴唇发紫|流了好多血"
+            r"|流血|不行了|救护车|(?<!\d)120(?!\d)|急救",
+            r"救命|快来人|快来救",
+            # lift
+            r"困在电梯|电梯里困|被困|困着|困人|关在电梯|卡在电梯"
+            r"|电梯[^。!?]{0,12}?(?:卡住|卡在|往下掉|掉下去|困|里面有)|楼和\d+楼(?:中间|之间)",
+            # medical equipment without power
+            r"(?:制氧机|呼吸机)[^。!?]{0,20}(?:停电|没电|撑不)|(?:停电|没电)[^。!?]{0,20}(?:制氧机|呼吸机)",
+        )
+    )
+)
+
+# Someone vulnerable cannot be reached or has not come back: needs a senior in the text,
+# because "打电话也不接" about a parked car is not an emergency.
+_MISSING = re.compile(
+    r"联系不上|打不通|没人接|不接电话|没人应|没动静|没开门|没见[她他]?出门|走失|走丢|没回来|失联"
+    r"|关机|找不到人|不见了"
+)
+_SENIOR_RE = re.compile(_SENIOR)
+
+# Directly before a trigger: "没有煤气味", "不是着火", "打不着火".
+_NEGATION_BEFORE = re.compile(r"(?:没有|没|不是|不|无|未|并非|别)[^,]{0,2}$")
+# In the same clause up to the trigger's end: hypothetical, prevention, past events.
+_HEDGE_BEFORE = re.compile(
+    r"万一|如果|要是|假如|(?<![害好])怕|担心|会不会|以防|防止|预防|防范|演练|隐患|差点|险些|容易|小心|注意"
+    r"|提醒|知识|培训|讲座|昨天|前天|前两天|前几天|上次|上周|上个月|之前|以前|去年|曾经"
+)
+_PAST_AFTER = re.compile(r"过(?!来|去)")
+# Anywhere in the message: the danger is over, or it is a notice/joke, not a report.
+_RESOLVED = re.compile(
+    r"虚惊一场|没事了|没大事|没什么事|没有了|没了味|已经(?:修好|解决|处理|灭|扑灭|救出|出来|联系上|找到"
+    r"|恢复|好了|来电|来水|散了|没事|停了)|修好了|解决了|处理完|处理好了|扑灭|灭了火|火灭了|救出来"
+    r"|联系上了|找到了|回来了|出院|不用来了|不用担心|不急|放心|转发|温馨提示|哈哈|笑死"
+)
+
+
+def _clause_start(text: str, index: int) -> int:
+    start = 0
+    for boundary in _CLAUSE_RE.finditer(text, 0, index):
+        start = boundary.end()
+    return start
+
+
+def _cancelled(text: str, start: int, end: int) -> bool:
+    clause_start = _clause_start(text, start)
+    if _NEGATION_BEFORE.search(text, clause_start, start):
+        return True
+    if _HEDGE_BEFORE.search(text, clause_start, end):
+        return True
+    return bool(_PAST_AFTER.match(text, end))
+
+
+def is_urgent(text: str) -> bool:
+    """True when ``text`` (already normalised) reports danger happening now."""
+    if _RESOLVED.search(text):
+        return False
+    for match in _TRIGGERS.finditer(text):
+        if not _cancelled(text, match.start(), match.end()):
+            return True
+    if _SENIOR_RE.search(text):
+        for match in _MISSING.finditer(text):
+            if not _cancelled(text, match.start(), match.end()):
+                return True
+    return False
