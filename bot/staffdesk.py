@@ -166,9 +166,7 @@ async def open_tickets(desk: Desk, actor: Actor) -> Reply:
     )
 
 
-def _with_assignee(
-    desk: Desk, ticket: Ticket, locale: str, contacts: dict[str, object]
-) -> dict[str, object]:
+def _with_assignee(desk: Desk, ticket: Ticket, locale: str) -> dict[str, object]:
     view = notify.ticket_view(desk, ticket, locale)
     member = desk.config.staff_by_key(ticket.assignee_key or "")
     view["assignee"] = member.name if member else None
