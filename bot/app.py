@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import cast
 
@@ -16,7 +15,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot import jobs
+from bot import scheduler
 from bot.config import Settings
 from bot.context import App, BotData
 from bot.outbox import OutboxSender
@@ -84,7 +83,7 @@ async def _post_init(application: App) -> None:
     desk.wake_outbox = sender.wake
     data.desk, data.sender = desk, sender
     await _register_commands(application, texts)
-    _schedule_core_jobs(application)
+    await scheduler.rebuild(application)
     sender.start()
     log.info("community desk ready for %s as @%s", settings.community.name, desk.bot_username)
 
@@ -113,14 +112,3 @@ async def _register_commands(application: App, texts: Texts) -> None:
             scope=BotCommandScopeAllPrivateChats(),
             language_code=language,
         )
-
-
-def _schedule_core_jobs(application: App) -> None:
-    queue = application.job_queue
-    assert queue is not None
-    # Predictable names: a rebuilt schedule replaces, never duplicates.
-    for job in queue.get_jobs_by_name("close-unrated"):
-        job.schedule_removal()
-    queue.run_repeating(
-        jobs.close_unrated, interval=dt.timedelta(hours=1), first=60, name="close-unrated"
-    )

@@ -1,0 +1,29 @@
+"""Rebuilds the JobQueue at start from config and the database. Job names are predictable
+(`<feature>:<id>`), and a rebuilt job replaces any job of the same name, so a restart
+never leaves two copies of anything."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from bot import jobs
+from bot.context import App, Context
+
+JobCallback = Callable[[Context], Coroutine[Any, Any, None]]
+
+
+def replace_repeating(
+    application: App, name: str, callback: JobCallback, interval: dt.timedelta, first: float = 60
+) -> None:
+    queue = application.job_queue
+    assert queue is not None
+    for job in queue.get_jobs_by_name(name):
+        job.schedule_removal()
+    queue.run_repeating(callback, interval=interval, first=first, name=name)
+
+
+async def rebuild(application: App) -> None:
+    """Called from post_init; each feature adds its jobs here."""
+    replace_repeating(application, "core:close-unrated", jobs.close_unrated, dt.timedelta(hours=1))
