@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from bot import jobs
+from bot import jobs, lifecycle
 from bot.context import App, Context
 
 JobCallback = Callable[[Context], Coroutine[Any, Any, None]]
@@ -22,6 +22,13 @@ def replace_repeating(
     for job in queue.get_jobs_by_name(name):
         job.schedule_removal()
     queue.run_repeating(callback, interval=interval, first=first, name=name)
+
+
+async def run_due(application: App) -> None:
+    """Every feature's due work at the clock's current time. Each step is idempotent, so
+    the playground's fast-forward (and anything else) may call this at any moment."""
+    desk = application.bot_data.require_desk()
+    await lifecycle.close_unrated(desk)
 
 
 async def rebuild(application: App) -> None:
