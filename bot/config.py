@@ -82,11 +82,45 @@ class DutyShift:
 
 
 @dataclass(frozen=True, slots=True)
+class Target:
+    """A resolution target: calendar hours ("24h"), working hours ("16wh") or working
+    days ("7wd")."""
+
+    amount: int
+    unit: str  # "h", "wh" or "wd"
+
+
+# The 12345 hotline practice: emergencies 2 h, water/power/gas/heating 24 h, general 7
+# working days, complex matters 15.
+DEFAULT_RESOLVE: dict[str, Target] = {
+    "utilities": Target(24, "h"),
+    "safety": Target(2, "wd"),
+    "paperwork": Target(15, "wd"),
+    "neighbor": Target(15, "wd"),
+    "employment": Target(15, "wd"),
+}
+
+
+@dataclass(frozen=True, slots=True)
 class ServiceLevels:
     ack_minutes: int = 10
     urgent_ack_minutes: int = 2
     close_unrated_after_days: int = 7
     rating_change_hours: int = 24
+    urgent_resolve: Target = Target(2, "h")
+    default_resolve: Target = Target(7, "wd")
+    resolve: Mapping[str, Target] = field(default_factory=lambda: dict(DEFAULT_RESOLVE))
+    work_start: dt.time = dt.time(8, 30)
+    work_end: dt.time = dt.time(17, 30)
+    extra_holidays: frozenset[dt.date] = frozenset()
+    extra_workdays: frozenset[dt.date] = frozenset()
+    remind_before_hours: int = 4
+    overdue_report_time: dt.time = dt.time(9, 0)
+
+    def resolve_target(self, category: str, urgent: bool) -> Target:
+        if urgent:
+            return self.urgent_resolve
+        return self.resolve.get(category, self.default_resolve)
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,6 +335,78 @@ def _parse_vocabulary(raw: Any) -> Vocabulary:
     return Vocabulary(extra_keywords=keywords, building_aliases=aliases)
 
 
+def _target(value: Any, key: str) -> Target:
+    _expect(value, str, key, 'a target such as "24h", "16wh" or "7wd"')
+    for unit in ("wd", "wh", "h"):
+        number = value.removesuffix(unit)
+        if value.endswith(unit) and number.isdigit() and int(number) > 0:
+            return Target(int(number), unit)
+    raise ConfigError(key, f'expected a target such as "24h", "16wh" or "7wd", got {value!r}')
+
+
+def _dates(value: Any, key: str) -> frozenset[dt.date]:
+    _expect(value, list, key, 'a list of dates such as ["2027-01-01"]')
+    dates: set[dt.date] = set()
+    for index, item in enumerate(value):
+        if isinstance(item, dt.date) and not isinstance(item, dt.datetime):
+            dates.add(item)
+            continue
+        try:
+            dates.add(dt.date.fromisoformat(str(item)))
+        except ValueError:
+            raise ConfigError(f"{key}[{index}]", f"expected a date, got {item!r}") from None
+    return frozenset(dates)
+
+
+SLA_KEYS = {
+    "ack_minutes",
+    "urgent_ack_minutes",
+    "close_unrated_after_days",
+    "rating_change_hours",
+    "urgent_resolve",
+    "default_resolve",
+    "resolve",
+    "work_start",
+    "work_end",
+    "holidays",
+    "workdays",
+    "remind_before_hours",
+    "overdue_report_time",
+}
+
+
+def _parse_sla(raw: Mapping[str, Any]) -> ServiceLevels:
+    _unknown_keys(raw, SLA_KEYS, "sla")
+    d = ServiceLevels()
+    resolve = dict(DEFAULT_RESOLVE)
+    for category, value in _expect(raw.get("resolve", {}), dict, "sla.resolve", "a table").items():
+        if category not in CATEGORIES:
+            raise ConfigError(f"sla.resolve.{category}", "unknown category")
+        resolve[category] = _target(value, f"sla.resolve.{category}")
+    levels = ServiceLevels(
+        ack_minutes=_positive_int(raw, "ack_minutes", "sla", d.ack_minutes),
+        urgent_ack_minutes=_positive_int(raw, "urgent_ack_minutes", "sla", d.urgent_ack_minutes),
+        close_unrated_after_days=_positive_int(
+            raw, "close_unrated_after_days", "sla", d.close_unrated_after_days
+        ),
+        rating_change_hours=_positive_int(raw, "rating_change_hours", "sla", d.rating_change_hours),
+        urgent_resolve=_target(raw.get("urgent_resolve", "2h"), "sla.urgent_resolve"),
+        default_resolve=_target(raw.get("default_resolve", "7wd"), "sla.default_resolve"),
+        resolve=resolve,
+        work_start=_time(raw.get("work_start", "08:30"), "sla.work_start"),
+        work_end=_time(raw.get("work_end", "17:30"), "sla.work_end"),
+        extra_holidays=_dates(raw.get("holidays", []), "sla.holidays"),
+        extra_workdays=_dates(raw.get("workdays", []), "sla.workdays"),
+        remind_before_hours=_positive_int(raw, "remind_before_hours", "sla", d.remind_before_hours),
+        overdue_report_time=_time(
+            raw.get("overdue_report_time", "09:00"), "sla.overdue_report_time"
+        ),
+    )
+    if levels.work_end <= levels.work_start:
+        raise ConfigError("sla.work_end", "must be later than sla.work_start")
+    return levels
+
+
 TOP_LEVEL_KEYS = {
     "community",
     "sla",
@@ -313,6 +419,7 @@ TOP_LEVEL_KEYS = {
     "faq",
     "lecture_series",
     "digest",
+    "escalation",
 }
 
 
@@ -354,25 +461,7 @@ def parse_community(data: Mapping[str, Any]) -> CommunityConfig:
     for category, team in category_teams.items():
         if team not in teams:
             raise ConfigError(f"categories.{category}", f"team {team!r} is not defined in [teams]")
-    sla_raw = _expect(data.get("sla", {}), dict, "sla", "a table")
-    _unknown_keys(
-        sla_raw,
-        {"ack_minutes", "urgent_ack_minutes", "close_unrated_after_days", "rating_change_hours"},
-        "sla",
-    )
-    defaults = ServiceLevels()
-    sla = ServiceLevels(
-        ack_minutes=_positive_int(sla_raw, "ack_minutes", "sla", defaults.ack_minutes),
-        urgent_ack_minutes=_positive_int(
-            sla_raw, "urgent_ack_minutes", "sla", defaults.urgent_ack_minutes
-        ),
-        close_unrated_after_days=_positive_int(
-            sla_raw, "close_unrated_after_days", "sla", defaults.close_unrated_after_days
-        ),
-        rating_change_hours=_positive_int(
-            sla_raw, "rating_change_hours", "sla", defaults.rating_change_hours
-        ),
-    )
+    sla = _parse_sla(_expect(data.get("sla", {}), dict, "sla", "a table"))
     hashtags = _str_list(community.get("hashtags", ["#报修", "#求助"]), "community.hashtags")
     for index, tag in enumerate(hashtags):
         if not tag.startswith("#") or len(tag) < 2:

@@ -10,7 +10,7 @@ import datetime as dt
 import enum
 from dataclasses import dataclass
 
-from bot import callbacks, lifecycle, notify
+from bot import callbacks, lifecycle, notify, sla
 from bot.models import Attachment, Button, Draft, Outgoing, Ticket
 from bot.parsing.types import CATEGORIES, NOT_A_REQUEST, ParsedRequest
 from bot.services import Desk, staff_contacts
@@ -335,11 +335,17 @@ async def _queue_confirm(
     )
 
 
-async def file_draft(tx: Tx, desk: Desk, draft: Draft, category: str, locale: str) -> Ticket:
+async def file_draft(
+    tx: Tx, desk: Desk, draft: Draft, category: str, locale: str, *, on_behalf: bool = False
+) -> Ticket:
     """Turn a confirmed draft into a ticket, route it and queue the acknowledgement."""
     now = desk.now()
+    levels, zone = desk.config.sla, desk.config.timezone
     ticket = await tickets.insert_ticket(
         tx,
+        ack_due_at=sla.ack_deadline(levels, now, draft.urgent),
+        resolve_due_at=sla.resolve_deadline(levels, category, draft.urgent, now, zone),
+        on_behalf=on_behalf,
         reporter_id=draft.reporter_id,
         reporter_name=draft.reporter_name,
         origin_chat_id=draft.chat_id,

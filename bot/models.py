@@ -62,10 +62,27 @@ class Ticket:
     rated_at: dt.datetime | None = None
     rating_comment: str | None = None
     parent_id: int | None = None
+    ack_due_at: dt.datetime | None = None
+    resolve_due_at: dt.datetime | None = None
+    resolution_kind: str | None = None  # fixed, unable, referred
+    follow_up_at: dt.datetime | None = None
+    on_behalf: bool = False  # opened by staff for a resident without Telegram
 
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
+
+
+@dataclass(frozen=True, slots=True)
+class Follower:
+    """A neighbour who reported the same problem; told about every step like the reporter."""
+
+    ticket_id: int
+    user_id: int
+    display_name: str
+    chat_id: int
+    message_id: int | None
+    is_group: bool
 
 
 @dataclass(frozen=True, slots=True)

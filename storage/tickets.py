@@ -41,6 +41,11 @@ def _ticket(row: aiosqlite.Row) -> Ticket:
         rated_at=from_db_time(row["rated_at"]),
         rating_comment=row["rating_comment"],
         parent_id=row["parent_id"],
+        ack_due_at=from_db_time(row["ack_due_at"]),
+        resolve_due_at=from_db_time(row["resolve_due_at"]),
+        resolution_kind=row["resolution_kind"],
+        follow_up_at=from_db_time(row["follow_up_at"]),
+        on_behalf=bool(row["on_behalf"]),
     )
 
 
@@ -79,11 +84,15 @@ async def insert_ticket(
     room: str | None,
     urgent: bool,
     now: dt.datetime,
+    ack_due_at: dt.datetime,
+    resolve_due_at: dt.datetime,
+    on_behalf: bool = False,
 ) -> Ticket:
     ticket_id = await tx.insert(
         "INSERT INTO tickets (reporter_id, reporter_name, origin_chat_id, origin_message_id,"
-        " origin_is_group, text, category, building, unit, room, urgent, state, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?)",
+        " origin_is_group, text, category, building, unit, room, urgent, state, created_at,"
+        " ack_due_at, resolve_due_at, on_behalf)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?)",
         (
             reporter_id,
             reporter_name,
@@ -97,6 +106,9 @@ async def insert_ticket(
             room,
             int(urgent),
             to_db_time(now),
+            to_db_time(ack_due_at),
+            to_db_time(resolve_due_at),
+            int(on_behalf),
         ),
     )
     ticket = await get_ticket(tx, ticket_id)
@@ -123,6 +135,11 @@ _UPDATABLE = {
     "rating_comment",
     "category",
     "parent_id",
+    "ack_due_at",
+    "resolve_due_at",
+    "resolution_kind",
+    "follow_up_at",
+    "deadline_reminded_at",
 }
 
 
