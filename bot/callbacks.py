@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from bot.parsing.types import CATEGORIES
 
-TICKET_ACTIONS = frozenset({"acc", "dec", "det", "res", "can", "rate"})
+TICKET_ACTIONS = frozenset({"acc", "dec", "det", "res", "una", "ref", "can", "rate"})
 DRAFT_ACTIONS = frozenset({"cat", "ok", "no", "all"})
 _PATTERN = re.compile(r"^(t1|d1):([a-z]{2,4}):(\d{1,12})(?::([a-z0-9]{1,12}))?$")
 

@@ -138,6 +138,7 @@ class CommunityConfig:
     sla: ServiceLevels = field(default_factory=ServiceLevels)
     vocabulary: Vocabulary = field(default_factory=Vocabulary)
     intake_per_hour: int = 10
+    duplicate_window_hours: int = 48
     raw: Mapping[str, Any] = field(default_factory=dict)  # sections other features validate
 
     def staff_by_key(self, key: str) -> StaffMember | None:
@@ -428,7 +429,16 @@ def parse_community(data: Mapping[str, Any]) -> CommunityConfig:
     community = _expect(data.get("community"), dict, "community", "a [community] table")
     _unknown_keys(
         community,
-        {"name", "timezone", "locale", "group_chats", "staff_chat", "hashtags", "intake_per_hour"},
+        {
+            "name",
+            "timezone",
+            "locale",
+            "group_chats",
+            "staff_chat",
+            "hashtags",
+            "intake_per_hour",
+            "duplicate_window_hours",
+        },
         "community",
     )
     name = _expect(community.get("name"), str, "community.name", "the community's name")
@@ -480,6 +490,7 @@ def parse_community(data: Mapping[str, Any]) -> CommunityConfig:
         sla=sla,
         vocabulary=_parse_vocabulary(data.get("vocabulary", {})),
         intake_per_hour=_positive_int(community, "intake_per_hour", "community", 10),
+        duplicate_window_hours=_positive_int(community, "duplicate_window_hours", "community", 48),
         raw=data,
     )
 

@@ -10,11 +10,11 @@ import datetime as dt
 import enum
 from dataclasses import dataclass
 
-from bot import callbacks, lifecycle, notify, sla
-from bot.models import Attachment, Button, Draft, Outgoing, Ticket
+from bot import callbacks, duplicates, lifecycle, notify, sla
+from bot.models import Attachment, Button, Draft, Follower, Outgoing, Ticket
 from bot.parsing.types import CATEGORIES, NOT_A_REQUEST, ParsedRequest
 from bot.services import Desk, staff_contacts
-from storage import outbox, people, tickets
+from storage import escalations, outbox, people, tickets
 from storage.db import Tx
 
 MAX_TEXT = 2000  # longer texts are kept truncated; Telegram caps messages at 4096
@@ -49,6 +49,7 @@ class Incoming:
 
 
 class Result(enum.StrEnum):
+    FOLLOWING = "following"  # same problem as an open ticket: joined it as a neighbour
     DUPLICATE = "duplicate"  # update seen before
     IGNORED = "ignored"  # chatter in a group
     FILED = "filed"
@@ -114,6 +115,10 @@ async def _submit(
     if not is_request and incoming.attachment is None:
         await _reply(tx, desk, incoming, "ask_describe" if explicit else "help", now)
         return IntakeOutcome(Result.ASKED)
+    if is_request and parsed is not None and parsed.building:
+        joined = await _join_existing(tx, desk, incoming, text, parsed, now)
+        if joined is not None:
+            return joined
     window_start = now - dt.timedelta(hours=1)
     if await people.count_recent_intake(tx, incoming.user_id, window_start) >= (
         desk.config.intake_per_hour
@@ -150,9 +155,13 @@ async def _submit(
     return IntakeOutcome(Result.DRAFTED, draft=draft)
 
 
-async def _reply(tx: Tx, desk: Desk, incoming: Incoming, code: str, now: dt.datetime) -> None:
+async def _reply(
+    tx: Tx, desk: Desk, incoming: Incoming, code: str, now: dt.datetime, ticket_id: int = 0
+) -> None:
     locale = desk.config.locale if incoming.is_group else incoming.locale
-    text = desk.texts.render(locale, "intake_reply", code=code, hashtags=desk.config.hashtags)
+    text = desk.texts.render(
+        locale, "intake_reply", code=code, hashtags=desk.config.hashtags, id=ticket_id
+    )
     await outbox.enqueue(
         tx,
         Outgoing(
@@ -163,6 +172,38 @@ async def _reply(tx: Tx, desk: Desk, incoming: Incoming, code: str, now: dt.date
         ),
         now,
     )
+
+
+async def _join_existing(
+    tx: Tx, desk: Desk, incoming: Incoming, text: str, parsed: ParsedRequest, now: dt.datetime
+) -> IntakeOutcome | None:
+    """A neighbour reporting an open problem follows that ticket instead of opening another."""
+    assert parsed.building is not None
+    since = now - dt.timedelta(hours=desk.config.duplicate_window_hours)
+    candidates = await escalations.open_similar_candidates(
+        tx, parsed.category, parsed.building, since
+    )
+    ticket = duplicates.best_match(parsed, text, candidates, now)
+    if ticket is None:
+        return None
+    if ticket.reporter_id == incoming.user_id:
+        await _reply(tx, desk, incoming, "already_reported", now, ticket.id)
+        return IntakeOutcome(Result.FOLLOWING, ticket=ticket)
+    follower = Follower(
+        ticket_id=ticket.id,
+        user_id=incoming.user_id,
+        display_name=incoming.display_name,
+        chat_id=incoming.chat_id,
+        message_id=incoming.message_id,
+        is_group=incoming.is_group,
+    )
+    if await escalations.add_follower(tx, follower, text, now):
+        event_id = await tickets.add_event(
+            tx, ticket.id, "follower", now, actor_id=incoming.user_id, note=text[:200]
+        )
+        await _forward_to_assignee(tx, desk, ticket, event_id, text, incoming.attachment)
+    await _reply(tx, desk, incoming, "following", now, ticket.id)
+    return IntakeOutcome(Result.FOLLOWING, ticket=ticket)
 
 
 async def _recent_open_ticket(tx: Tx, user_id: int, now: dt.datetime) -> Ticket | None:

@@ -4,9 +4,10 @@ written with its event row and the messages it causes in one transaction."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 
-from bot import notify, routing
+from bot import audience, escalation, notify, routing, sla
 from bot.config import StaffMember
 from bot.models import Actor, Attachment, Outcome, Outgoing, Ticket, TicketState
 from bot.services import Desk, StaffContact, staff_contacts, staff_member_of
@@ -85,19 +86,13 @@ async def _load(tx: Tx, ticket_id: int) -> Ticket:
     return ticket
 
 
-async def _reporter_reach(tx: Tx, desk: Desk, ticket: Ticket) -> tuple[str, bool]:
-    person = await people.get_person(tx, ticket.reporter_id)
-    if person is None:
-        return desk.config.locale, False
-    return person.locale, person.reachable_by_dm
-
-
 # --- routing ---------------------------------------------------------------------------
 
 
 async def route(tx: Tx, desk: Desk, ticket: Ticket, *, reason: str = "assigned") -> Ticket:
     """Assign to the best on-duty team member; nobody left → the team's supervisor and the
     staff group. Queues the staff card."""
+    first_routing = reason == "assigned"
     now = desk.now()
     team = routing.team_for(desk.config, ticket.category)
     overrides = await people.duty_overrides(tx, desk.local(now).date())
@@ -134,7 +129,38 @@ async def route(tx: Tx, desk: Desk, ticket: Ticket, *, reason: str = "assigned")
     await _queue(
         tx, desk, notify.staff_card(desk, ticket, contact, event_id, attachments, reason=reason)
     )
+    if ticket.urgent and first_routing:
+        await _urgent_ping(tx, desk, ticket, team, contacts, chosen, event_id)
+    await escalation.arm_for(tx, desk, ticket)
     return ticket
+
+
+async def _urgent_ping(
+    tx: Tx,
+    desk: Desk,
+    ticket: Ticket,
+    team: str,
+    contacts: dict[str, StaffContact],
+    chosen: StaffMember | None,
+    event_id: int,
+) -> None:
+    """Urgent: the whole team on duty and the supervisor hear about it at once."""
+    now = desk.now()
+    overrides = await people.duty_overrides(tx, desk.local(now).date())
+    members = routing.on_duty(desk.config, team, desk.local(now), overrides)
+    supervisor = routing.supervisor_for(desk.config, team)
+    if supervisor is not None:
+        members.append(supervisor)
+    attachments = await tickets.attachments_for(tx, ticket.id)
+    seen = {chosen.key} if chosen else set()
+    for member in members:
+        if member.key in seen:
+            continue
+        seen.add(member.key)
+        cards = notify.staff_card(
+            desk, ticket, contacts[member.key], event_id, attachments, reason="urgent"
+        )
+        await _queue(tx, desk, cards)
 
 
 # --- staff actions ---------------------------------------------------------------------
@@ -167,22 +193,19 @@ async def accept(desk: Desk, actor: Actor, ticket_id: int) -> Outcome:
             event_id = await tickets.add_event(
                 tx, ticket.id, "accepted", now, actor_id=actor.user_id, actor_key=member.key
             )
-            locale, reachable = await _reporter_reach(tx, desk, ticket)
+            await escalation.disarm(tx, ticket.id)
             await _queue(
                 tx,
                 desk,
-                [
-                    notify.to_reporter(
-                        desk,
-                        ticket,
-                        key=f"ev{event_id}:accepted",
-                        template="notice_accepted",
-                        reporter_locale=locale,
-                        reporter_reachable=reachable,
-                        staff_name=member.name,
-                        staff_role=member.role,
-                    )
-                ],
+                await audience.reporter_and_followers(
+                    tx,
+                    desk,
+                    ticket,
+                    key=f"ev{event_id}:accepted",
+                    template="notice_accepted",
+                    staff_name=member.name,
+                    staff_role=member.role,
+                ),
             )
     except TransitionError as error:
         return _refuse(desk, actor, error)
@@ -211,7 +234,7 @@ async def decline(desk: Desk, actor: Actor, ticket_id: int) -> Outcome:
     return Outcome(answer=answer(desk, actor, "declined", id=ticket.id), ticket=ticket)
 
 
-async def begin_resolve(desk: Desk, actor: Actor, ticket_id: int) -> Outcome:
+async def begin_resolve(desk: Desk, actor: Actor, ticket_id: int, kind: str = "fixed") -> Outcome:
     """Resolving asks for a short result note first; the next message is that note."""
     try:
         async with desk.db.transaction() as tx:
@@ -221,14 +244,24 @@ async def begin_resolve(desk: Desk, actor: Actor, ticket_id: int) -> Outcome:
                 raise TransitionError(f"stale_{ticket.state.value}", ticket)
             if ticket.assignee_key != member.key and not member.supervisor:
                 raise TransitionError("not_assignee", ticket)
-            await people.set_pending(tx, actor.user_id, "resolve_note", ticket.id, desk.now())
+            await people.set_pending(tx, actor.user_id, f"resolve:{kind}", ticket.id, desk.now())
     except TransitionError as error:
         return _refuse(desk, actor, error)
-    return Outcome(answer=answer(desk, actor, "ask_note", id=ticket.id), ticket=ticket)
+    return Outcome(answer=answer(desk, actor, f"ask_note_{kind}", id=ticket.id), ticket=ticket)
+
+
+RESOLUTION_KINDS = ("fixed", "unable", "referred")
+DEFAULT_FOLLOW_UP = dt.timedelta(days=3)
 
 
 async def resolve(
-    desk: Desk, actor: Actor, ticket_id: int, note: str, photo: Attachment | None = None
+    desk: Desk,
+    actor: Actor,
+    ticket_id: int,
+    note: str,
+    photo: Attachment | None = None,
+    *,
+    kind: str = "fixed",
 ) -> Outcome:
     try:
         async with desk.db.transaction() as tx:
@@ -239,11 +272,20 @@ async def resolve(
             ):
                 raise TransitionError("not_assignee", ticket)
             now = desk.now()
-            ticket = await _move(tx, ticket, S.RESOLVED, resolved_at=now, resolution_note=note)
+            follow_up = follow_up_date(desk, note, now) if kind == "referred" else None
+            ticket = await _move(
+                tx,
+                ticket,
+                S.RESOLVED,
+                resolved_at=now,
+                resolution_note=note,
+                resolution_kind=kind,
+                follow_up_at=follow_up,
+            )
             event_id = await tickets.add_event(
                 tx,
                 ticket.id,
-                "resolved",
+                "resolved" if kind == "fixed" else kind,
                 now,
                 actor_id=actor.user_id,
                 actor_key=member.key,
@@ -263,20 +305,22 @@ async def resolve(
 async def _resolution_notices(
     tx: Tx, desk: Desk, ticket: Ticket, event_id: int, photo: Attachment | None
 ) -> list[Outgoing]:
-    locale, reachable = await _reporter_reach(tx, desk, ticket)
-    notice = notify.to_reporter(
+    messages = await audience.reporter_and_followers(
+        tx,
         desk,
         ticket,
         key=f"ev{event_id}:resolved",
         template="notice_resolved",
-        reporter_locale=locale,
-        reporter_reachable=reachable,
-        buttons_dm=notify.rating_buttons(desk, ticket, locale),
-        buttons_group=notify.rating_buttons(desk, ticket, desk.config.locale),
+        with_rating=True,
+        kind=ticket.resolution_kind or "fixed",
+        follow_up=None
+        if ticket.follow_up_at is None
+        else desk.local(ticket.follow_up_at).strftime("%m-%d"),
     )
-    messages = [notice]
+    notice = messages[0]
     if photo is not None and notice.recipient_user_id is not None:
         # Result photos go by DM only: a photo of a flat's interior is private.
+        locale, _ = await audience.reporter_reach(tx, desk, ticket)
         messages.append(
             Outgoing(
                 key=f"ev{event_id}:resolved:photo",
@@ -337,7 +381,18 @@ async def _change_rating(
 async def _reopen_for_low_rating(
     tx: Tx, desk: Desk, ticket: Ticket, event_id: int, stars: int
 ) -> Ticket:
-    ticket = await _move(tx, ticket, S.REOPENED, closed_at=None, resolved_at=None)
+    now = desk.now()
+    levels, zone = desk.config.sla, desk.config.timezone
+    ticket = await _move(
+        tx,
+        ticket,
+        S.REOPENED,
+        closed_at=None,
+        resolved_at=None,
+        ack_due_at=sla.ack_deadline(levels, now, ticket.urgent),
+        resolve_due_at=sla.resolve_deadline(levels, ticket.category, ticket.urgent, now, zone),
+        deadline_reminded_at=None,
+    )
     await tickets.add_event(tx, ticket.id, "reopened", desk.now(), note=str(stars))
     await tickets.clear_declines(tx, ticket.id)
     team = routing.team_for(desk.config, ticket.category)
@@ -398,6 +453,7 @@ async def cancel(desk: Desk, actor: Actor, ticket_id: int) -> Outcome:
                 raise TransitionError("not_reporter", ticket)
             previous = ticket.assignee_key
             ticket = await _move(tx, ticket, S.CANCELLED, closed_at=desk.now())
+            await escalation.disarm(tx, ticket.id)
             event_id = await tickets.add_event(
                 tx, ticket.id, "cancelled", desk.now(), actor_id=actor.user_id
             )
@@ -489,10 +545,35 @@ async def pending_input(
     if pending is None:
         return None
     kind, ticket_id = pending
-    if kind == "resolve_note":
+    if kind.startswith("resolve:"):
         if not text and photo is None:
             return None
-        return await resolve(desk, actor, ticket_id, text, photo)
+        return await resolve(desk, actor, ticket_id, text, photo, kind=kind.split(":", 1)[1])
     if kind == "rating_comment" and text:
         return await add_comment(desk, actor, ticket_id, text)
     return None
+
+
+_DATE = re.compile(r"(?:(\d{4})[-/.年])?(\d{1,2})[-/.月](\d{1,2})")
+_IN_DAYS = re.compile(r"(\d{1,2})\s*(?:天|days?)")
+
+
+def follow_up_date(desk: Desk, note: str, now: dt.datetime) -> dt.datetime:
+    """A referral's follow-up date from the note ("12-10", "12月10日", "3天"), else in three
+    days; 09:00 community time that day."""
+    local_now = desk.local(now)
+    day: dt.date | None = None
+    if match := _DATE.search(note):
+        year = int(match.group(1)) if match.group(1) else local_now.year
+        try:
+            day = dt.date(year, int(match.group(2)), int(match.group(3)))
+        except ValueError:
+            day = None
+        if day is not None and not match.group(1) and day < local_now.date():
+            day = day.replace(year=year + 1)
+    elif match := _IN_DAYS.search(note):
+        day = local_now.date() + dt.timedelta(days=int(match.group(1)))
+    if day is None or day <= local_now.date():
+        day = (local_now + DEFAULT_FOLLOW_UP).date()
+    moment = dt.datetime.combine(day, dt.time(9, 0), desk.config.timezone)
+    return moment.astimezone(dt.UTC)

@@ -4,7 +4,7 @@ group chat carries category and building only, never room, phone or name."""
 from __future__ import annotations
 
 from bot import callbacks
-from bot.models import Attachment, Button, Outgoing, Ticket
+from bot.models import Attachment, Button, Follower, Outgoing, Ticket
 from bot.routing import team_for
 from bot.services import Desk, StaffContact
 
@@ -50,7 +50,10 @@ def staff_buttons(desk: Desk, ticket: Ticket, locale: str) -> tuple[tuple[Button
             (button("acc", "accept"), button("dec", "decline")), (button("det", "details"),)
         )
     if ticket.state.value == "accepted":
-        return _rows((button("res", "resolve"), button("det", "details")))
+        return _rows(
+            (button("res", "resolve"), button("una", "unable")),
+            (button("ref", "refer"), button("det", "details")),
+        )
     return details_only(desk, ticket, locale)
 
 
@@ -66,6 +69,7 @@ def staff_card(
     attachments: list[Attachment],
     *,
     reason: str = "assigned",
+    followers: int = 0,
 ) -> list[Outgoing]:
     """The card (plus any photos/voice/location) for the staff member, falling back to the
     staff group when they cannot be reached by DM."""
@@ -82,6 +86,7 @@ def staff_card(
             in_group=in_group,
             reason=reason,
             attachments=len(attachments),
+            followers=followers,
         )
         return Outgoing(
             key=f"{key}:{chat_id}",
@@ -167,6 +172,7 @@ def to_reporter(
                 t=ticket_view(desk, ticket, locale),
                 private=False,
                 link=desk.deep_link(f"t-{ticket.id}"),
+                follower=False,
                 **context,
             ),
             buttons=buttons_group,
@@ -183,6 +189,7 @@ def to_reporter(
                 t=ticket_view(desk, ticket, reporter_locale),
                 private=True,
                 link=None,
+                follower=False,
                 **context,
             ),
             buttons=buttons_dm,
@@ -236,3 +243,52 @@ def to_supervisors(
     if not messages and group_message is not None:
         messages.append(group_message)
     return messages
+
+
+def to_follower(
+    desk: Desk,
+    ticket: Ticket,
+    follower: Follower,
+    *,
+    key: str,
+    template: str,
+    locale: str,
+    reachable: bool,
+    **context: object,
+) -> Outgoing:
+    """Like `to_reporter`, for a neighbour who reported the same problem."""
+    group_message: Outgoing | None = None
+    if follower.is_group:
+        group_locale = desk.config.locale
+        group_message = Outgoing(
+            key=f"{key}:group",
+            chat_id=follower.chat_id,
+            text=desk.texts.render(
+                group_locale,
+                template,
+                t=ticket_view(desk, ticket, group_locale),
+                private=False,
+                link=desk.deep_link(f"t-{ticket.id}"),
+                follower=True,
+                **context,
+            ),
+            reply_to_message_id=follower.message_id,
+            ticket_id=ticket.id,
+        )
+    if reachable or group_message is None:
+        dm = Outgoing(
+            key=f"{key}:dm",
+            chat_id=follower.user_id,
+            text=desk.texts.render(
+                locale,
+                template,
+                t=ticket_view(desk, ticket, locale),
+                private=True,
+                link=None,
+                follower=True,
+                **context,
+            ),
+            ticket_id=ticket.id,
+        )
+        return _with_fallback(dm, group_message, follower.user_id)
+    return group_message

@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from bot import jobs, lifecycle
+from bot import escalation, jobs, lifecycle
 from bot.context import App, Context
 
 JobCallback = Callable[[Context], Coroutine[Any, Any, None]]
@@ -29,8 +29,16 @@ async def run_due(application: App) -> None:
     the playground's fast-forward (and anything else) may call this at any moment."""
     desk = application.bot_data.require_desk()
     await lifecycle.close_unrated(desk)
+    await escalation.run_due(desk)
+    await escalation.remind_deadlines(desk)
+    await escalation.follow_ups(desk)
+    await escalation.report_overdue(desk)
 
 
 async def rebuild(application: App) -> None:
     """Called from post_init; each feature adds its jobs here."""
     replace_repeating(application, "core:close-unrated", jobs.close_unrated, dt.timedelta(hours=1))
+    # Escalation clocks are rows in the database; a short tick re-arms them after a restart.
+    replace_repeating(
+        application, "core:escalation", jobs.escalation_tick, dt.timedelta(seconds=30), first=5
+    )

@@ -10,7 +10,7 @@ from bot.context import Context
 from handlers import resident, staff
 from handlers.common import actor_of, desk_of
 
-STAFF_ACTIONS = frozenset({"acc", "dec", "det", "res"})
+STAFF_ACTIONS = frozenset({"acc", "dec", "det", "res", "una", "ref"})
 
 
 async def on_press(update: Update, context: Context) -> None:

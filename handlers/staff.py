@@ -16,6 +16,8 @@ from bot.models import Outcome
 from bot.transport import keyboard
 from handlers.common import actor_of, args_text, desk_of, reply
 
+RESOLUTIONS = {"res": "fixed", "una": "unable", "ref": "referred"}
+
 
 async def on_ticket_press(query: CallbackQuery, context: Context, press: Press) -> None:
     desk, actor = desk_of(context), actor_of(query.from_user)
@@ -25,8 +27,9 @@ async def on_ticket_press(query: CallbackQuery, context: Context, press: Press) 
         if details.ok and query.message is not None:
             await context.bot.send_message(query.message.chat.id, details.text)
         return
-    if press.action == "res":
-        outcome = await lifecycle.begin_resolve(desk, actor, press.target_id)
+    if press.action in RESOLUTIONS:
+        kind = RESOLUTIONS[press.action]
+        outcome = await lifecycle.begin_resolve(desk, actor, press.target_id, kind)
         await query.answer(None if outcome.ok else outcome.answer, show_alert=not outcome.ok)
         if outcome.ok and query.message is not None:
             await context.bot.send_message(

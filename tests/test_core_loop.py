@@ -59,7 +59,7 @@ async def test_group_request_full_story(bot: Bot) -> None:
                     "inline_keyboard", [[]]
                 )[0]
             ]
-            == ["🏁 办结", "📄 详情"]
+            == ["🏁 办结", "🚫 无法办理"]
         )
     )
 
