@@ -241,6 +241,14 @@ async def remind_deadlines(desk: Desk) -> int:
     async with desk.db.transaction() as tx:
         contacts = await staff_contacts(tx, desk)
         for ticket in await escalations.needing_reminder(tx, soon, now):
+            assert ticket.resolve_due_at is not None
+            # Short deadlines (urgent: 2 h) get their reminder in the last quarter instead.
+            lead = min(
+                dt.timedelta(hours=desk.config.sla.remind_before_hours),
+                (ticket.resolve_due_at - ticket.created_at) / 4,
+            )
+            if now < ticket.resolve_due_at - lead:
+                continue
             await tickets.update_ticket(tx, ticket.id, deadline_reminded_at=now)
             contact = contacts.get(ticket.assignee_key or "")
             message = _staff_message(desk, contact, ticket, "staff_deadline", f"t{ticket.id}:due")

@@ -93,7 +93,8 @@ async def _submit(
     parsed: ParsedRequest | None,
     now: dt.datetime,
 ) -> IntakeOutcome:
-    explicit = incoming.trigger is not Trigger.PLAIN
+    # /report and #报修 say "this is a request" even when the parser is unsure.
+    report_intent = incoming.trigger in (Trigger.COMMAND, Trigger.HASHTAG)
     is_request = parsed is not None and parsed.is_request
     if incoming.trigger is Trigger.PLAIN and not is_request:
         return IntakeOutcome(Result.IGNORED)
@@ -112,8 +113,8 @@ async def _submit(
             recent = await _recent_open_ticket(tx, incoming.user_id, now)
             if recent is not None:
                 return await _attach_to_ticket(tx, desk, incoming, recent, now)
-    if not is_request and incoming.attachment is None:
-        await _reply(tx, desk, incoming, "ask_describe" if explicit else "help", now)
+    if not is_request and incoming.attachment is None and not (report_intent and text):
+        await _reply(tx, desk, incoming, "ask_describe" if report_intent else "help", now)
         return IntakeOutcome(Result.ASKED)
     if is_request and parsed is not None and parsed.building:
         joined = await _join_existing(tx, desk, incoming, text, parsed, now)
@@ -126,8 +127,13 @@ async def _submit(
         await _reply(tx, desk, incoming, "throttled", now)
         return IntakeOutcome(Result.THROTTLED)
     await people.log_intake(tx, incoming.user_id, now)
-    if parsed is None or not parsed.is_request:
+    if parsed is None:
         parsed = ParsedRequest("other", None, None, None, False, 0.0, CATEGORIES)
+    elif not parsed.is_request:
+        # Reported on purpose but unclear: keep the address, let the resident pick.
+        parsed = ParsedRequest(
+            "other", parsed.building, parsed.unit, parsed.room, parsed.urgent, 0.0, CATEGORIES
+        )
     draft = await tickets.insert_draft(
         tx,
         reporter_id=incoming.user_id,

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 
 from bot import audience, escalation, notify, routing, sla
 from bot.config import StaffMember
-from bot.models import Actor, Attachment, Outcome, Outgoing, Ticket, TicketState
+from bot.models import Actor, Attachment, Follower, Outcome, Outgoing, Ticket, TicketState
 from bot.services import Desk, StaffContact, staff_contacts, staff_member_of
-from storage import outbox, people, tickets
+from storage import escalations, outbox, people, tickets
 from storage.db import Tx
 
 S = TicketState
@@ -577,3 +577,106 @@ def follow_up_date(desk: Desk, note: str, now: dt.datetime) -> dt.datetime:
         day = (local_now + DEFAULT_FOLLOW_UP).date()
     moment = dt.datetime.combine(day, dt.time(9, 0), desk.config.timezone)
     return moment.astimezone(dt.UTC)
+
+
+# --- merging and splitting duplicates --------------------------------------------------------
+
+
+async def merge(desk: Desk, actor: Actor, source_id: int, target_id: int) -> Outcome:
+    """`source` was the same problem as `target`: its reporter (and followers) follow
+    `target` from now on, and `source` is closed as merged."""
+    try:
+        async with desk.db.transaction() as tx:
+            member = await _staff(tx, desk, actor)
+            source = await _load(tx, source_id)
+            target = await _load(tx, target_id)
+            if source.id == target.id or not source.is_open or not target.is_open:
+                raise TransitionError("stale_changed", source)
+            if not (member.supervisor or member.admin or member.key == target.assignee_key):
+                raise TransitionError("not_supervisor", target)
+            now = desk.now()
+            await escalations.move_followers(tx, source.id, target.id)
+            await escalations.add_follower(
+                tx,
+                Follower(
+                    ticket_id=target.id,
+                    user_id=source.reporter_id,
+                    display_name=source.reporter_name,
+                    chat_id=source.origin_chat_id,
+                    message_id=source.origin_message_id,
+                    is_group=source.origin_is_group,
+                ),
+                source.text,
+                now,
+            )
+            source = await _move(tx, source, S.CANCELLED, closed_at=now, parent_id=target.id)
+            await escalation.disarm(tx, source.id)
+            event_id = await tickets.add_event(
+                tx, source.id, "merged", now, actor_id=actor.user_id, note=str(target.id)
+            )
+            await tickets.add_event(
+                tx, target.id, "merged", now, actor_id=actor.user_id, note=str(source.id)
+            )
+            await _queue(
+                tx,
+                desk,
+                await audience.reporter_and_followers(
+                    tx,
+                    desk,
+                    target,
+                    key=f"ev{event_id}:merged",
+                    template="notice_merged",
+                    source_id=source.id,
+                ),
+            )
+    except TransitionError as error:
+        return _refuse(desk, actor, error)
+    desk.wake_outbox()
+    return Outcome(
+        answer=answer(desk, actor, "merged", id=source_id, target=target_id), ticket=target
+    )
+
+
+async def split(desk: Desk, actor: Actor, ticket_id: int, position: int) -> Outcome:
+    """The neighbour at `position` (1-based, as /ticket lists them) had a different
+    problem after all: give them their own ticket."""
+    from bot import intake  # intake files tickets through this module
+
+    try:
+        async with desk.db.transaction() as tx:
+            member = await _staff(tx, desk, actor)
+            ticket = await _load(tx, ticket_id)
+            if not (member.supervisor or member.admin or member.key == ticket.assignee_key):
+                raise TransitionError("not_supervisor", ticket)
+            followers = await escalations.followers_of(tx, ticket.id)
+            if not 1 <= position <= len(followers):
+                raise TransitionError("no_such_follower", ticket)
+            follower, text = followers[position - 1]
+            await escalations.remove_follower(tx, ticket.id, follower.user_id)
+            parsed = desk.parser.parse(text)
+            category = parsed.category if parsed.is_request else ticket.category
+            draft = await tickets.insert_draft(
+                tx,
+                reporter_id=follower.user_id,
+                reporter_name=follower.display_name,
+                chat_id=follower.chat_id,
+                message_id=follower.message_id,
+                is_group=follower.is_group,
+                text=text,
+                category=category,
+                building=parsed.building,
+                unit=parsed.unit,
+                room=parsed.room,
+                urgent=parsed.urgent,
+                now=desk.now(),
+            )
+            person = await people.get_person(tx, follower.user_id)
+            locale = person.locale if person else desk.config.locale
+            fresh = await intake.file_draft(tx, desk, draft, category, locale)
+            await tickets.add_event(
+                tx, ticket.id, "split", desk.now(), actor_id=actor.user_id, note=str(fresh.id)
+            )
+    except TransitionError as error:
+        return _refuse(desk, actor, error)
+    desk.wake_outbox()
+    return Outcome(answer=answer(desk, actor, "split_done", target=fresh.id), ticket=fresh)

@@ -9,7 +9,7 @@ from bot import notify, routing
 from bot.config import StaffMember
 from bot.models import Actor, Ticket
 from bot.services import Desk, staff_member_of
-from storage import people, tickets
+from storage import escalations, people, tickets
 from storage.db import Tx
 
 
@@ -125,6 +125,7 @@ async def ticket_details(desk: Desk, actor: Actor, ticket_id: int) -> Reply:
             return Reply(_say(desk, actor, "unknown_ticket"), ok=False)
         events = await tickets.events_for(tx, ticket.id) if member is not None else []
         attachments = await tickets.attachments_for(tx, ticket.id)
+        followers = await escalations.followers_of(tx, ticket.id) if member is not None else []
     staff_names = {s.key: s.name for s in desk.config.staff}
     return Reply(
         desk.texts.render(
@@ -134,6 +135,7 @@ async def ticket_details(desk: Desk, actor: Actor, ticket_id: int) -> Reply:
             staff_view=member is not None,
             assignee=staff_names.get(ticket.assignee_key or ""),
             attachments=[a.kind for a in attachments],
+            followers=[{"name": f.display_name, "text": text} for f, text in followers],
             events=[
                 {
                     "at": desk.local(e.at).strftime("%m-%d %H:%M"),
@@ -203,3 +205,53 @@ async def update_seen(desk: Desk, update_id: int) -> bool:
 async def mark_update(desk: Desk, update_id: int) -> None:
     async with desk.db.transaction() as tx:
         await people.claim_update(tx, update_id, desk.now())
+
+
+async def new_on_behalf(desk: Desk, actor: Actor, text: str) -> Reply | None:
+    """Staff open a ticket for a resident without Telegram (after a door visit or a phone
+    call). The staff member stands in as reporter, so every step and the result come back
+    to them. None when filed (the acknowledgement is queued like any other)."""
+    from bot import intake  # intake imports this module's neighbours; keep the cycle lazy
+
+    text = intake.clean_text(text)
+    if not text:
+        return Reply(_say(desk, actor, "new_usage"), ok=False)
+    parsed = desk.parser.parse(text)
+    category = parsed.category if parsed.is_request else "other"
+    async with desk.db.transaction() as tx:
+        member = await staff_member_of(tx, desk, actor.user_id)
+        if member is None:
+            return Reply(_say(desk, actor, "not_staff"), ok=False)
+        await people.upsert_person(
+            tx, actor.user_id, actor.display_name, actor.username, actor.locale
+        )
+        draft = await tickets.insert_draft(
+            tx,
+            reporter_id=actor.user_id,
+            reporter_name=member.name,
+            chat_id=actor.user_id,
+            message_id=None,
+            is_group=False,
+            text=text,
+            category=category,
+            building=parsed.building,
+            unit=parsed.unit,
+            room=parsed.room,
+            urgent=parsed.urgent,
+            now=desk.now(),
+        )
+        await intake.file_draft(tx, desk, draft, category, actor.locale, on_behalf=True)
+    desk.wake_outbox()
+    return None
+
+
+async def overdue(desk: Desk, actor: Actor) -> Reply:
+    from bot import escalation
+
+    async with desk.db.reading() as tx:
+        member = await staff_member_of(tx, desk, actor.user_id)
+    if member is None:
+        return Reply(_say(desk, actor, "not_staff"), ok=False)
+    found = await escalation.overdue_list(desk)
+    views = escalation.overdue_views(desk, found, actor.locale)
+    return Reply(desk.texts.render(actor.locale, "overdue_report", tickets=views))

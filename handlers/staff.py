@@ -115,7 +115,55 @@ async def invite_command(update: Update, context: Context) -> None:
     await reply(update, answer.text)
 
 
+async def overdue_command(update: Update, context: Context) -> None:
+    if update.effective_user is None:
+        return
+    answer = await staffdesk.overdue(desk_of(context), actor_of(update.effective_user))
+    await reply(update, answer.text)
+
+
+async def new_command(update: Update, context: Context) -> None:
+    """/new <address, contact, problem>: a ticket for a resident without Telegram."""
+    if update.effective_user is None:
+        return
+    answer = await staffdesk.new_on_behalf(
+        desk_of(context), actor_of(update.effective_user), args_text(context)
+    )
+    if answer is not None:
+        await reply(update, answer.text)
+
+
+async def merge_command(update: Update, context: Context) -> None:
+    user = update.effective_user
+    if user is None:
+        return
+    desk, actor = desk_of(context), actor_of(user)
+    numbers = [a.lstrip("#") for a in context.args or []]
+    if len(numbers) != 2 or not all(n.isdigit() for n in numbers):
+        await reply(update, lifecycle.answer(desk, actor, "merge_usage"))
+        return
+    outcome = await lifecycle.merge(desk, actor, int(numbers[0]), int(numbers[1]))
+    await reply(update, outcome.answer)
+
+
+async def split_command(update: Update, context: Context) -> None:
+    user = update.effective_user
+    if user is None:
+        return
+    desk, actor = desk_of(context), actor_of(user)
+    numbers = [a.lstrip("#") for a in context.args or []]
+    if len(numbers) != 2 or not all(n.isdigit() for n in numbers):
+        await reply(update, lifecycle.answer(desk, actor, "split_usage"))
+        return
+    outcome = await lifecycle.split(desk, actor, int(numbers[0]), int(numbers[1]))
+    await reply(update, outcome.answer)
+
+
 HANDLERS: list[BaseHandler[Update, Context, None]] = [
+    CommandHandler("overdue", overdue_command),
+    CommandHandler("new", new_command),
+    CommandHandler("merge", merge_command),
+    CommandHandler("split", split_command),
     CommandHandler("ticket", ticket_command),
     CommandHandler("open", open_command),
     CommandHandler("assign", assign_command),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 from collections.abc import AsyncIterator, Callable
@@ -88,6 +89,19 @@ class Bot:
     async def restart(self) -> App:
         await self.stop()
         return await self.start()
+
+    async def settle(self) -> None:
+        """Wait until the outbox has nothing left that is due now (each check is a database
+        round trip, so this yields to the sender between checks)."""
+        from storage import outbox
+
+        for _ in range(5000):
+            async with self.desk.db.reading() as tx:
+                waiting = await outbox.due(tx, self.clock.now(), limit=1)
+            if not waiting:
+                return
+            await asyncio.sleep(0)
+        raise AssertionError("outbox did not drain")
 
     async def said(
         self, chat_id: int, predicate: Callable[[SentMessage], bool] | None = None, start: int = 0
