@@ -13,7 +13,7 @@ from telegram.ext import (
     ContextTypes,
     Defaults,
 )
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot import scheduler
 from bot.config import Settings
@@ -21,6 +21,7 @@ from bot.context import App, BotData
 from bot.outbox import OutboxSender
 from bot.parsing import Parser
 from bot.services import Desk
+from bot.telegram_bot import DeskBot
 from bot.texts import Texts
 from bot.transport import TelegramTransport
 from handlers import all_handlers, error_handler
@@ -29,33 +30,18 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 # Commands in the menu, per audience; descriptions come from the templates.
-RESIDENT_COMMANDS = ("report", "my", "cancel", "help")
-GROUP_COMMANDS = ("report", "help")
+RESIDENT_COMMANDS = ("report", "my", "cancel", "events", "subscribe", "unsubscribe", "faq", "help")
+GROUP_COMMANDS = ("report", "events", "faq", "help")
 
 
 def build_application(settings: Settings, request: BaseRequest | None = None) -> App:
     builder = (
         Application.builder()
-        .token(settings.token)
+        .bot(_make_bot(settings, request))
         .context_types(ContextTypes(bot_data=BotData))
-        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.community.timezone))
-        .rate_limiter(
-            AIORateLimiter(
-                overall_max_rate=settings.outbox.global_per_second,
-                group_max_rate=settings.outbox.group_per_minute,
-                max_retries=0,  # the outbox reschedules 429s itself
-            )
-        )
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
-    if settings.api_base_url:
-        builder = builder.base_url(settings.api_base_url)
-        builder = builder.base_file_url(
-            settings.api_file_url or settings.api_base_url.replace("/bot", "/file/bot")
-        )
-    if request is not None:
-        builder = builder.request(request).get_updates_request(request)
     application = cast(App, builder.build())
     application.bot_data.settings = settings
 
@@ -63,6 +49,40 @@ def build_application(settings: Settings, request: BaseRequest | None = None) ->
         application.add_handlers(handlers, group=group)
     application.add_error_handler(error_handler)
     return application
+
+
+def _make_bot(settings: Settings, request: BaseRequest | None) -> DeskBot:
+    if request is None:
+        timeout = settings.request_timeout or 5.0
+        request = HTTPXRequest(
+            connection_pool_size=16,
+            read_timeout=timeout,
+            write_timeout=timeout,
+            connect_timeout=timeout,
+        )
+        updates_request: BaseRequest = HTTPXRequest(
+            connection_pool_size=1,
+            read_timeout=timeout,
+            write_timeout=timeout,
+            connect_timeout=timeout,
+        )
+    else:
+        updates_request = request
+    base_url = settings.api_base_url or "https://api.telegram.org/bot"
+    file_url = settings.api_file_url or base_url.replace("/bot", "/file/bot")
+    return DeskBot(
+        settings.token,
+        base_url=base_url,
+        base_file_url=file_url,
+        request=request,
+        get_updates_request=updates_request,
+        defaults=Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.community.timezone),
+        rate_limiter=AIORateLimiter(
+            overall_max_rate=settings.outbox.global_per_second,
+            group_max_rate=settings.outbox.group_per_minute,
+            max_retries=0,  # the outbox reschedules 429s itself
+        ),
+    )
 
 
 async def _post_init(application: App) -> None:

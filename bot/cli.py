@@ -10,11 +10,19 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from bot.config import ConfigError, Settings, load_community, token_from_env, validate_token
+from bot.config import (
+    ConfigError,
+    OutboxSettings,
+    Settings,
+    load_community,
+    token_from_env,
+    validate_token,
+)
 from bot.parsing.types import Vocabulary
 from bot.texts import default_texts
 
 EXIT_CONFIG = 2
+UNLIMITED_OUTBOX = OutboxSettings(global_per_second=0, per_chat_interval=0, group_per_minute=0)
 
 
 def demo_config_path() -> Path:
@@ -32,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--config", type=Path, default=None)
     run.add_argument("--db", type=Path, default=None)
     run.add_argument("--api-base-url", default=os.environ.get("TELEGRAM_API_BASE_URL"))
+    # For Bot API emulators and local servers, which have no flood limits to respect.
+    run.add_argument("--no-rate-limit", action="store_true")
     play = sub.add_parser("playground")
     play.add_argument("--config", type=Path, default=None)
     play.add_argument("--db", type=Path, default=None)
@@ -51,6 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # The limiter re-raises 429s to the outbox (max_retries=0), which reschedules them;
+    # its own "rate limit hit" error line would only be noise.
+    logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
     command = args.command
     if command is None:
         # The README's run command: the real bot with a token, the playground without.
@@ -98,6 +111,7 @@ def _run(args: argparse.Namespace) -> int:
         token=token,
         db_path=args.db or Path(os.environ.get("COMMUNITY_DB", "community-desk.sqlite3")),
         api_base_url=args.api_base_url,
+        outbox=UNLIMITED_OUTBOX if args.no_rate_limit else OutboxSettings(),
     )
     application = build_application(settings)
     print(_say("running", community=community.name, db=settings.db_path), file=sys.stderr)

@@ -167,6 +167,7 @@ class Settings:
     clock: Clock = field(default_factory=SystemClock)
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
     poll_timeout: float = 10.0
+    request_timeout: float | None = None  # seconds for Bot API reads/writes; None: PTB's
 
 
 # --- validation helpers ---------------------------------------------------------------

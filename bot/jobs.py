@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 
-from bot import escalation, lifecycle
+from bot import escalation, lifecycle, staffdesk
 from bot.context import Context
 
 log = logging.getLogger(__name__)
 
 
 async def close_unrated(context: Context) -> None:
-    closed = await lifecycle.close_unrated(context.bot_data.require_desk())
+    desk = context.bot_data.require_desk()
+    await staffdesk.prune(desk)
+    closed = await lifecycle.close_unrated(desk)
     if closed:
         log.info("closed %d resolved tickets nobody rated", closed)
 

@@ -67,8 +67,8 @@ class OutboxSender:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._chat_ready_at: dict[int, float] = {}
-        self._idle = asyncio.Event()
-        self._idle.set()
+        # One drain at a time: two would both see a row as due and send it twice.
+        self._drain_lock = asyncio.Lock()
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -101,8 +101,7 @@ class OutboxSender:
 
     async def drain_once(self) -> int:
         """Send everything due now; returns how many rows were handled."""
-        self._idle.clear()
-        try:
+        async with self._drain_lock:
             now = self._clock.now()
             async with self._db.reading() as tx:
                 rows = await repo.due(tx, now)
@@ -119,8 +118,6 @@ class OutboxSender:
 
             results = await asyncio.gather(*(chat_worker(r) for r in by_chat.values()))
             return sum(results)
-        finally:
-            self._idle.set()
 
     async def _send_chat(self, rows: list[OutboxRow]) -> int:
         handled = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from dataclasses import dataclass
 
@@ -255,3 +256,12 @@ async def overdue(desk: Desk, actor: Actor) -> Reply:
     found = await escalation.overdue_list(desk)
     views = escalation.overdue_views(desk, found, actor.locale)
     return Reply(desk.texts.render(actor.locale, "overdue_report", tickets=views))
+
+
+async def prune(desk: Desk) -> None:
+    """Telegram redelivers an update for at most a day; a week of ids is plenty. The intake
+    rate limit looks back one hour."""
+    now = desk.now()
+    async with desk.db.transaction() as tx:
+        await people.prune_processed_updates(tx, now - dt.timedelta(days=7))
+        await people.prune_intake_log(tx, now - dt.timedelta(days=1))

@@ -203,3 +203,7 @@ async def claim_update(tx: Tx, update_id: int, now: dt.datetime) -> bool:
 async def update_seen(tx: Tx, update_id: int) -> bool:
     value = await tx.scalar("SELECT 1 FROM processed_updates WHERE update_id = ?", (update_id,))
     return value is not None
+
+
+async def prune_processed_updates(tx: Tx, before: dt.datetime) -> None:
+    await tx.execute("DELETE FROM processed_updates WHERE at < ?", (to_db_time(before),))

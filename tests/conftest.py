@@ -59,6 +59,7 @@ class Bot:
             api_file_url=self.api.base_file_url,
             clock=self.clock,
             outbox=FAST_OUTBOX,
+            request_timeout=1.0,  # the emulator's "timeout" fault holds a call until then
         )
 
     async def start(self) -> App:
