@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import cast
 
-from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeDefault
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeDefault, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     AIORateLimiter,
@@ -15,7 +16,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot import scheduler
+from bot import scheduler, staffdesk
 from bot.config import Settings
 from bot.context import App, BotData
 from bot.outbox import OutboxSender
@@ -102,6 +103,11 @@ async def _post_init(application: App) -> None:
     sender = OutboxSender(db, TelegramTransport(application.bot), settings.clock, settings.outbox)
     desk.wake_outbox = sender.wake
     data.desk, data.sender = desk, sender
+    bot = cast(DeskBot, application.bot)
+    bot.set_update_sink(functools.partial(staffdesk.store_updates, desk))
+    for raw in await staffdesk.unhandled_updates(desk):
+        # Fetched before a crash but never handled: handle now, before anything new.
+        await application.update_queue.put(Update.de_json(raw, bot))
     await _register_commands(application, texts)
     await scheduler.rebuild(application)
     sender.start()

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
+from telegram.error import InvalidToken, NetworkError
+
 from bot.config import (
     ConfigError,
     OutboxSettings,
@@ -116,7 +118,13 @@ def _run(args: argparse.Namespace) -> int:
     application = build_application(settings)
     print(_say("running", community=community.name, db=settings.db_path), file=sys.stderr)
     # run_polling stops cleanly on SIGINT/SIGTERM; post_shutdown flushes and closes the DB.
-    application.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"])
+    try:
+        application.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"])
+    except InvalidToken:
+        raise ConfigError("TELEGRAM_BOT_TOKEN", "rejected by the Bot API") from None
+    except NetworkError as error:
+        print(_say("unreachable", url=settings.api_base_url or "api.telegram.org", error=error))
+        return 1
     return 0
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from bot import notify, routing
 from bot.config import StaffMember
 from bot.models import Actor, Ticket
 from bot.services import Desk, staff_member_of
-from storage import escalations, people, tickets
+from storage import escalations, inbox, people, tickets
 from storage.db import Tx
 
 
@@ -265,3 +266,14 @@ async def prune(desk: Desk) -> None:
     async with desk.db.transaction() as tx:
         await people.prune_processed_updates(tx, now - dt.timedelta(days=7))
         await people.prune_intake_log(tx, now - dt.timedelta(days=1))
+        await inbox.prune(tx, now - dt.timedelta(days=7))
+
+
+async def store_updates(desk: Desk, updates: list[dict[str, Any]]) -> None:
+    async with desk.db.transaction() as tx:
+        await inbox.save(tx, updates, desk.now())
+
+
+async def unhandled_updates(desk: Desk) -> list[dict[str, Any]]:
+    async with desk.db.reading() as tx:
+        return await inbox.unhandled(tx)

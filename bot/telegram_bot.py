@@ -1,8 +1,9 @@
-"""The bot object: PTB's ExtBot, made to survive updates it cannot parse."""
+"""The bot object: PTB's ExtBot, made to survive crashes and updates it cannot parse."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -11,11 +12,25 @@ from telegram.ext import ExtBot
 
 log = logging.getLogger(__name__)
 
+UpdateSink = Callable[[list[JSONDict]], Awaitable[None]]
+
 
 class DeskBot(ExtBot[None]):
-    """PTB parses a getUpdates batch all at once and retries the same batch forever when one
-    update is malformed, which would stop the bot for good. Malformed updates are logged
-    and replaced by an empty update with the same id, so polling moves past them."""
+    """Two changes to PTB's polling.
+
+    The Updater asks for the next batch, which confirms the previous one to Telegram,
+    before the handlers have run, so a crash would lose a whole batch: each batch is stored
+    first (the update sink) and replayed at start.
+
+    PTB parses a batch all at once and retries the same batch forever when one update is
+    malformed, which would stop the bot for good: malformed updates are logged and replaced
+    by an empty update with the same id, so polling moves past them."""
+
+    __slots__ = ("_update_sink",)
+
+    def set_update_sink(self, sink: UpdateSink) -> None:
+        with self._unfrozen():
+            self._update_sink: UpdateSink | None = sink
 
     async def _post(
         self, endpoint: str, data: JSONDict | None = None, *args: Any, **kwargs: Any
@@ -23,7 +38,11 @@ class DeskBot(ExtBot[None]):
         result = await super()._post(endpoint, data, *args, **kwargs)
         if endpoint != "getUpdates" or not isinstance(result, list):
             return result
-        return [self._parseable(item) for item in result]
+        batch = [self._parseable(item) for item in result]
+        sink = getattr(self, "_update_sink", None)
+        if batch and sink is not None:
+            await sink(batch)
+        return batch
 
     def _parseable(self, item: Any) -> Any:
         try:
