@@ -150,7 +150,7 @@ async def test_unable_and_referred_resolutions(bot: Bot) -> None:
     await bot.said(ZHAO, contains("跟进"), start=start)
     assert await escalation.follow_ups(bot.desk) == 0
 
-    api.user_sends(AUNT, GROUP, "#报修 6号楼想在楼顶装个晾衣架")
+    api.user_sends(AUNT, GROUP, "#报修 6号楼那个事还是老样子")
     pick = await bot.said(GROUP, contains("请帮忙选一下"), start=start)  # parser unsure: ask
     assert "6号楼" in (pick.plain_text or "")
     api.user_presses(UNCLE, pick.message_id, GROUP, "d1:cat:2:repair")
