@@ -153,7 +153,7 @@ class OutboxSettings:
     global_per_second: float = 30.0
     per_chat_interval: float = 1.0  # seconds between messages to one private chat
     group_per_minute: int = 20
-    max_attempts: int = 8
+    max_attempts: int = 300  # backoff caps at 5 minutes: about a day of retrying
     poll_interval: float = 1.0
 
 
