@@ -16,7 +16,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot import scheduler, staffdesk
+from bot import escalation, scheduler, staffdesk
 from bot.config import Settings
 from bot.context import App, BotData
 from bot.outbox import OutboxSender
@@ -36,6 +36,7 @@ GROUP_COMMANDS = ("report", "events", "faq", "help")
 
 
 def build_application(settings: Settings, request: BaseRequest | None = None) -> App:
+    escalation.policy(settings.community)  # a bad [escalation] section fails at start
     builder = (
         Application.builder()
         .bot(_make_bot(settings, request))

@@ -101,3 +101,20 @@ def test_run_without_token_or_with_bad_config_exits_2(
     assert main(["run", "--config", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "community.timezone" in err and "Traceback" not in err
+
+
+def test_escalation_section_is_validated() -> None:
+    from bot.escalation import policy
+
+    data = demo()
+    data["escalation"]["steps"][0]["to"] = "boss"
+    with pytest.raises(ConfigError) as caught:
+        policy(parse_community(data))
+    assert caught.value.key == "escalation.steps[0].to"
+    data["escalation"]["steps"][0] = {"to": "team", "repeat": 0}
+    with pytest.raises(ConfigError, match="at least 1"):
+        policy(parse_community(data))
+    data["sla"]["resolve"] = {"repair": "soon"}
+    with pytest.raises(ConfigError) as caught:
+        parse_community(data)
+    assert caught.value.key == "sla.resolve.repair"
