@@ -34,3 +34,28 @@ class FakeClock:
 
     def set(self, moment: dt.datetime) -> None:
         self._now = moment.astimezone(dt.UTC)
+
+
+class OffsetClock:
+    """System time plus an offset that only grows: the playground's fast-forward.
+
+    Time keeps flowing (so the real JobQueue still fires), and `advance` jumps ahead to make
+    deadlines come due without waiting.
+    """
+
+    def __init__(self, offset: dt.timedelta = dt.timedelta(0)) -> None:
+        self._offset = offset
+
+    @property
+    def offset(self) -> dt.timedelta:
+        return self._offset
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + self._offset
+
+    def advance(self, delta: dt.timedelta) -> dt.datetime:
+        # Going back would make the stored history run backwards; tickets assume it never does.
+        if delta < dt.timedelta(0):
+            raise ValueError("OffsetClock only moves forward")
+        self._offset += delta
+        return self.now()

@@ -1,5 +1,6 @@
 """A fake Telegram Bot API server for end-to-end tests and the local playground."""
 
+from bot.emulator.inprocess import InProcessRequest
 from bot.emulator.records import (
     ApiCall,
     ApiErrorRecord,
@@ -20,6 +21,7 @@ __all__ = [
     "ChatMessage",
     "FakeBotApi",
     "FaultKind",
+    "InProcessRequest",
     "RateLimits",
     "SentMessage",
     "UploadedFile",

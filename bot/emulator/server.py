@@ -159,6 +159,10 @@ def _bad(description: str) -> _ApiError:
     return _ApiError(400, f"Bad Request: {description}")
 
 
+class _Dropped(ConnectionResetError):
+    """A "drop" fault: the connection closes without an answer."""
+
+
 @dataclass(slots=True)
 class _Chat:
     info: JSON  # the Chat object embedded in messages
@@ -524,26 +528,62 @@ class FakeBotApi:
             params = {}
             self.calls.append(ApiCall(method, params))
             return self._error(method, error)
+        try:
+            code, body = await self._call(method, params)
+        except _Dropped:
+            if request.transport is not None:
+                request.transport.close()
+            # Nothing is written: the client sees the connection closed mid-request.
+            raise asyncio.CancelledError from None
+        return web.json_response(body, status=code, dumps=_dumps)
+
+    async def call(self, token: str, method: str, raw: dict[str, Any]) -> tuple[int, JSON]:
+        """Answer one Bot API call without HTTP (see bot.emulator.inprocess).
+
+        ``raw`` holds form-style values (non-string parameters JSON-encoded, uploads as
+        UploadedFile), decoded exactly as the HTTP layer decodes them. Returns (HTTP status,
+        response body). A "drop" fault raises ConnectionResetError; "timeout" holds the call
+        until the caller gives up or stop() runs.
+        """
+        if token != self.token:
+            self.calls.append(ApiCall(method, {}))
+            return self._failure(method, _ApiError(401, "Unauthorized"))
+        return await self._call(method, {key: _coerce(key, value) for key, value in raw.items()})
+
+    def file_at(self, token: str, path: str) -> bytes | None:
+        """The bytes a file download URL (``/file/bot<token>/<path>``) serves, if any."""
+        stored = self._files_by_path.get(path) if token == self.token else None
+        return None if stored is None else stored.data
+
+    async def _call(self, method: str, params: JSON) -> tuple[int, JSON]:
+        """Record one decoded call and answer it, whatever the transport."""
         self.calls.append(ApiCall(method, params))
         self._bump()
 
         key = method.lower()
         fault = self._take_fault(key, params)
         if fault is not None:
-            return await self._inject_fault(request, method, fault)
+            return await self._inject_fault(method, fault)
         handler = self._methods.get(key)
         if handler is None:
-            return self._error(method, _ApiError(404, "Not Found: method not found"))
+            return self._failure(method, _ApiError(404, "Not Found: method not found"))
         try:
             result = await handler(method, params)
         except _ApiError as error:
-            return self._error(method, error)
-        return web.json_response({"ok": True, "result": result}, dumps=_dumps)
+            return self._failure(method, error)
+        return 200, {"ok": True, "result": result}
 
-    def _error(self, method: str, error: _ApiError) -> web.Response:
+    def _failure(self, method: str, error: _ApiError) -> tuple[int, JSON]:
         self.errors.append(ApiErrorRecord(method, error.code, error.description))
         self._bump()
-        return self._respond(error.code, error.description, error.parameters)
+        body: JSON = {"ok": False, "error_code": error.code, "description": error.description}
+        if error.parameters:
+            body["parameters"] = error.parameters
+        return error.code, body
+
+    def _error(self, method: str, error: _ApiError) -> web.Response:
+        code, body = self._failure(method, error)
+        return web.json_response(body, status=code, dumps=_dumps)
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:
@@ -630,23 +670,18 @@ class FakeBotApi:
                 return fault
         return None
 
-    async def _inject_fault(
-        self, request: web.Request, method: str, fault: _Fault
-    ) -> web.StreamResponse:
+    async def _inject_fault(self, method: str, fault: _Fault) -> tuple[int, JSON]:
         if fault.kind == "timeout":
             self.errors.append(ApiErrorRecord(method, 0, "request held unanswered (timeout)"))
             self._bump()
             # The client gives up first (its handler is then cancelled); stop() releases
             # anything still held.
             await self._stopping.wait()
-            return self._respond(504, "Gateway Timeout")
+            return 504, {"ok": False, "error_code": 504, "description": "Gateway Timeout"}
         if fault.kind == "drop":
             self.errors.append(ApiErrorRecord(method, 0, "connection dropped"))
             self._bump()
-            if request.transport is not None:
-                request.transport.close()
-            # Nothing is written: the client sees the connection closed mid-request.
-            raise asyncio.CancelledError
+            raise _Dropped("connection dropped")
         error = {
             "retry_after": _ApiError(
                 429,
@@ -657,7 +692,7 @@ class FakeBotApi:
             "bad_request": _ApiError(400, fault.description or "Bad Request: injected failure"),
             "forbidden": _ApiError(403, fault.description or "Forbidden: injected failure"),
         }[fault.kind]
-        return self._error(method, error)
+        return self._failure(method, error)
 
     # ------------------------------------------------------------------ rate limits
 
@@ -1480,7 +1515,7 @@ class FakeBotApi:
         chat_id: int | None = None,
         text: str | None = None,
         *,
-        photo: bool = False,
+        photo: bool | bytes = False,
         voice: bool = False,
         location: tuple[float, float] | None = None,
         document: bool = False,
@@ -1491,6 +1526,7 @@ class FakeBotApi:
 
         ``chat_id=None`` is the user's private chat with the bot. Entities (commands,
         mentions, hashtags, URLs) are detected like Telegram does, in UTF-16 units.
+        ``photo`` may be the image bytes (the playground's uploads) instead of ``True``.
         """
         user = self._user(user_id)
         chat = self._chats.get(user_id if chat_id is None else chat_id)
@@ -1511,7 +1547,8 @@ class FakeBotApi:
         files = (("photo", photo, None), ("voice", voice, "audio/ogg"))
         for kind, wanted, mime in files:
             if wanted:
-                stored = self._store_file(kind, _FAKE_BYTES[kind], mime_type=mime)
+                data = wanted if isinstance(wanted, bytes) else _FAKE_BYTES[kind]
+                stored = self._store_file(kind, data, mime_type=mime)
                 fields[kind] = self._media_json(stored)
         if document:
             stored = self._store_file(
@@ -1745,6 +1782,31 @@ class FakeBotApi:
         """The custom (reply) keyboard the bot last showed in the chat, if not removed."""
         chat = self._chats.get(chat_id)
         return None if chat is None else copy.deepcopy(chat.reply_keyboard)
+
+    def snapshot(self) -> JSON:
+        """Everything a client UI needs to draw the chats (the playground's page).
+
+        Users and chats in creation order; messages as Message JSON objects (edits
+        applied, deleted ones gone), oldest first.
+        """
+        return {
+            "bot": copy.deepcopy(self.bot_user),
+            "users": [copy.deepcopy(user) for user in self._users.values()],
+            "chats": [
+                {
+                    "chat": copy.deepcopy(chat.info),
+                    "blocked": chat.blocked,
+                    "bot_status": self._bot_status(chat),
+                    "messages": [copy.deepcopy(m) for _, m in sorted(chat.messages.items())],
+                }
+                for chat in self._chats.values()
+            ],
+        }
+
+    def file_data(self, file_id: str) -> bytes | None:
+        """The bytes behind a file_id (uploaded by the bot or sent by a user)."""
+        stored = self._files.get(file_id)
+        return None if stored is None else stored.data
 
     def sent_to(self, chat_id: int) -> list[SentMessage]:
         return [record for record in self.sent if record.chat_id == chat_id]

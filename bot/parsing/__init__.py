@@ -1,6 +1,12 @@
 """Request parser: free text from a resident -> ParsedRequest.
 
-Rules with weighted keywords (bot/parsing/keywords.py), no model files, no network.
+Pipeline (all offline, pure Python):
+  normalize.py  width, traditional script, emoji, control characters, mixed English
+  classifier.py weighted keywords (keywords.py) + a small naive-Bayes backoff
+                (bayes.py, counts in nb_counts.py, rebuilt by train.py) -> category,
+                confidence, alternatives; "none" for chatter
+  address.py    building / unit / room, Chinese numerals, community aliases
+  urgency.py    danger now, with negation / hedge / resolution handling
 ``Parser`` compiles everything once; ``parse`` uses a cached default instance.
 """
 
@@ -8,7 +14,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from bot.parsing import nb_counts
 from bot.parsing.address import AddressParser
+from bot.parsing.bayes import NaiveBayes
 from bot.parsing.classifier import Classifier
 from bot.parsing.normalize import normalize
 from bot.parsing.types import CATEGORIES, NOT_A_REQUEST, ParsedRequest, Vocabulary
@@ -28,7 +36,7 @@ class Parser:
     def __init__(self, vocabulary: Vocabulary | None = None) -> None:
         vocabulary = vocabulary or Vocabulary()
         self.vocabulary = vocabulary
-        self._classifier = Classifier(vocabulary.extra_keywords)
+        self._classifier = Classifier(vocabulary.extra_keywords, _default_bayes())
         aliases = {normalize(name): number for name, number in vocabulary.building_aliases.items()}
         self._address = AddressParser(aliases)
 
@@ -45,6 +53,12 @@ class Parser:
             confidence=result.confidence,
             alternatives=result.alternatives,
         )
+
+
+@lru_cache(maxsize=1)
+def _default_bayes() -> NaiveBayes:
+    # Independent of the community vocabulary, so one instance serves every Parser.
+    return NaiveBayes(nb_counts.LABELS, nb_counts.LABEL_COUNTS, nb_counts.FEATURE_COUNTS)
 
 
 @lru_cache(maxsize=1)

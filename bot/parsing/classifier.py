@@ -6,7 +6,16 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from bot.parsing.keywords import ASK, CATEGORY_KEYWORDS, CHAT, CHAT_KEYWORDS, ASK_KEYWORDS
+from bot.parsing.bayes import NaiveBayes
+from bot.parsing.keywords import (
+    ASK,
+    ASK_KEYWORDS,
+    CATEGORY_KEYWORDS,
+    CHAT,
+    CHAT_KEYWORDS,
+    NEUTRAL,
+    NEUTRAL_KEYWORDS,
+)
 from bot.parsing.normalize import normalize
 from bot.parsing.types import CATEGORIES, NOT_A_REQUEST
 
@@ -20,11 +29,17 @@ NONE_PRIOR = 1.0
 # message with no topic does not become a confident request).
 ASK_FACTOR = 0.5
 ASK_CAP = 5.0
-# Without any topic keyword, this much asking makes it a request of category "other".
-OTHER_ASK_THRESHOLD = 4.0
-# Alternatives: other categories scoring at least this share of the best one.
-ALTERNATIVE_SHARE = 0.5
+# Weight of the naive-Bayes backoff (log-probability relative to its best label):
+# enough to decide between close keyword scores and to rescue wording the tables
+# miss, too little to overrule a decisive keyword. Tuned on held-out probes.
+NB_WEIGHT = 0.25
+# Keyword scores are on a 0..10+ scale; dividing by this before the softmax keeps the
+# confidence from saturating at 1.0 on every clear message.
+CONFIDENCE_TEMPERATURE = 2.0
+# Alternatives offered to the resident: other categories at least this probable.
+ALTERNATIVE_MIN_P = 0.1
 MAX_ALTERNATIVES = 3
+LABELS: tuple[str, ...] = (*CATEGORIES, NOT_A_REQUEST)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,12 +74,15 @@ class KeywordMatcher:
         max_end = 0
         table = self._table
         lengths = self._lengths
+        length = len(text)
         for start, char in enumerate(text):
             sizes = lengths.get(char)
             if sizes is None:
                 continue
             for size in sizes:  # longest first, so a contained match at this start is skipped
                 end = start + size
+                if end > length:
+                    continue
                 if end <= max_end:
                     break
                 candidate = text[start:end]
@@ -90,8 +108,8 @@ def _build_table(
     table: dict[str, dict[str, float]] = {}
 
     def add(label: str, weight: float, words: Iterable[str]) -> None:
-        for word in words:
-            word = normalize(word)
+        for raw in words:
+            word = normalize(raw)
             if word:
                 entry = table.setdefault(word, {})
                 entry[label] = max(entry.get(label, weight), weight)
@@ -103,54 +121,69 @@ def _build_table(
         add(CHAT, weight, words.split())
     for weight, words in ASK_KEYWORDS.items():
         add(ASK, weight, words.split())
-    for category, words in (extra_keywords or {}).items():
+    add(NEUTRAL, 0.0, NEUTRAL_KEYWORDS.split())
+    for category, extra in (extra_keywords or {}).items():
         if category in CATEGORIES:
-            add(category, EXTRA_KEYWORD_WEIGHT, words)
+            # A bare string from a hand-written config is one keyword, not characters.
+            add(category, EXTRA_KEYWORD_WEIGHT, (extra,) if isinstance(extra, str) else extra)
     return table
 
 
 class Classifier:
-    def __init__(self, extra_keywords: Mapping[str, Iterable[str]] | None = None) -> None:
+    def __init__(
+        self,
+        extra_keywords: Mapping[str, Iterable[str]] | None = None,
+        bayes: NaiveBayes | None = None,
+    ) -> None:
         self._matcher = KeywordMatcher(_build_table(extra_keywords))
+        self._bayes = bayes
 
     @property
     def matcher(self) -> KeywordMatcher:
         return self._matcher
 
+    def logits(self, text: str) -> tuple[dict[str, float], set[str]]:
+        """Evidence per label (categories and "none") for already-normalised text, and
+        the categories that some keyword spoke for."""
+        totals = self._matcher.score(text)
+        ask = min(totals.get(ASK, 0.0), ASK_CAP)
+        bayes = self._bayes.relative_log_scores(text) if self._bayes else {}
+        logits: dict[str, float] = {}
+        matched: set[str] = set()
+        for category in CATEGORIES:
+            score = totals.get(category, 0.0)
+            if score > 0:
+                matched.add(category)
+                # Asking only strengthens a topic that is there; it is not a topic.
+                score += ASK_FACTOR * ask
+            logits[category] = score + NB_WEIGHT * bayes.get(category, 0.0)
+        logits[NOT_A_REQUEST] = (
+            NONE_PRIOR + totals.get(CHAT, 0.0) + NB_WEIGHT * bayes.get(NOT_A_REQUEST, 0.0)
+        )
+        return logits, matched
+
     def classify(self, text: str) -> Classification:
         """Classify already-normalised ``text``."""
         if not text:
             return Classification(NOT_A_REQUEST, 1.0, ())
-        totals = self._matcher.score(text)
-        chat = totals.get(CHAT, 0.0)
-        ask = min(totals.get(ASK, 0.0), ASK_CAP)
-        ranked = sorted(
-            ((totals[c], -i, c) for i, c in enumerate(CATEGORIES) if totals.get(c, 0.0) > 0),
-            reverse=True,
-        )
-        if not ranked:
-            if ask >= OTHER_ASK_THRESHOLD and ask > chat:
-                return Classification("other", _squash(ask - chat) * 0.6, ())
-            return Classification(NOT_A_REQUEST, _squash(NONE_PRIOR + chat), ())
-
-        best_score, _, best = ranked[0]
-        second = ranked[1][0] if len(ranked) > 1 else 0.0
-        request = best_score + ASK_FACTOR * ask
-        no_request = NONE_PRIOR + chat
-        if request <= no_request:
-            alternatives = tuple(c for _, _, c in ranked[:MAX_ALTERNATIVES])
-            confidence = no_request / (no_request + request)
-            return Classification(NOT_A_REQUEST, round(confidence, 3), alternatives)
-
+        logits, matched = self.logits(text)
+        best = max(LABELS, key=lambda label: (logits[label], -LABELS.index(label)))
+        # Softmax over the real contenders: "none", the winner and the categories some
+        # keyword spoke for (categories with no evidence at all must not dilute it).
+        # Confidence is the winner's lead over the runner-up, so a near tie (e.g.
+        # "楼上漏水": neighbour or repair) comes out low and the bot asks.
+        contenders = {NOT_A_REQUEST, best, *matched}
+        weights = {
+            label: math.exp((logits[label] - logits[best]) / CONFIDENCE_TEMPERATURE)
+            for label in contenders
+        }
+        total = sum(weights.values())
+        ranked = sorted(contenders, key=lambda label: (-weights[label], LABELS.index(label)))
         alternatives = tuple(
-            c for score, _, c in ranked[1:] if score >= ALTERNATIVE_SHARE * best_score
+            label
+            for label in ranked
+            if label not in (best, NOT_A_REQUEST) and weights[label] / total >= ALTERNATIVE_MIN_P
         )[:MAX_ALTERNATIVES]
-        # Share of the evidence held by the winner, damped when evidence is thin.
-        share = best_score / (best_score + second + 0.5 * chat + 0.5)
-        confidence = share * _squash(request - no_request)
+        runner_up = max((weights[label] for label in ranked if label != best), default=0.0)
+        confidence = (weights[best] - runner_up) / total
         return Classification(best, round(confidence, 3), alternatives)
-
-
-def _squash(evidence: float) -> float:
-    """Map non-negative evidence to 0..1: 1 point ~ 0.4, 3 points ~ 0.78, 6 ~ 0.95."""
-    return 1.0 - math.exp(-max(evidence, 0.0) / 2.0)

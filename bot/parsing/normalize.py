@@ -53,7 +53,10 @@ _CONTROL = {
         0x00AD,
     )
 }
-_TABLE: dict[int, str] = {**_CONTROL, **{ord(_TRAD_SIMP[i]): _TRAD_SIMP[i + 1] for i in range(0, len(_TRAD_SIMP), 2)}}
+_TABLE: dict[int, str] = {
+    **_CONTROL,
+    **{ord(_TRAD_SIMP[i]): _TRAD_SIMP[i + 1] for i in range(0, len(_TRAD_SIMP), 2)},
+}
 
 # A few emoji carry meaning for routing; the rest are noise.
 _EMOJI_MEANING = {

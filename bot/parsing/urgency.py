@@ -23,40 +23,61 @@ _TRIGGERS = re.compile(
     "|".join(
         (
             # gas
-            r"(?:煤气|燃气|天然气|液化气|瓦斯)[^。!?]{0,12}?(?:味|泄漏|泄露|漏了|嘶嘶|咝咝)",
+            r"(?:煤气|燃气|天然气|液化气|瓦斯)[^。!?]{0,12}?"
+            r"(?:味|泄漏|泄露|漏了|嘶嘶|咝咝|呲呲|冒气|断了|破了)",
             r"漏气|臭鸡蛋味|(?:嘶嘶|咝咝)[^。!?]{0,12}味",
             r"一氧化碳|煤气中毒|中毒",
+            r"(?:燃气|煤气|天然气|热水器|排烟|炉子)[^。!?]{0,20}"
+            r"(?:头晕|头疼|头痛|恶心|想吐|晕乎)",
             # fire and smoke
-            r"着火|起火|失火|火灾|烧起来|烧着了|火苗|火星|火花|火光|明火|冒火",
+            r"着火|起火|失火|火灾|烧起来|着起来|烧着了|火苗|火星|火花|火光|明火|冒火",
+            r"有烟(?![头蒂灰瘾酒囱花草])",
+            r"(?<![抽吸香])烟(?:很大|好大|越来越大|冒出来|往外冒|往上冒|呛人)",
+            r"(?:哪家|谁家|什么东西|哪里)[^。!?]{0,3}着了|烧(?:橡胶|塑料|电线|胶皮)",
             r"冒烟|冒黑烟|浓烟|黑烟|烟雾弥漫|满屋子?烟|全是烟|都是烟",
-            r"烧焦|焦糊|焦味|糊味|烧塑料|胶皮味|(?:电池|电瓶|电线|电动车|插座|插头)[^。!?]{0,4}着了",
-            r"爆炸|炸了|(?<!\d)119(?!\d)",
+            r"烧焦|焦糊|焦味|糊味|烧塑料|胶皮味",
+            r"(?:电池|电瓶|电线|电动车|插座|插头)[^。!?]{0,4}着了",
+            r"爆炸|炸了|(?<!\d)119(?![\d平元块米斤万号])",
             # water
             r"(?:水管|管子|管道|水箱|暖气管|暖气片|水龙头)[^。!?]{0,4}(?:爆|崩|裂开)|爆管",
             r"水漫|漫到|漫进|淹了|被淹|全淹|淹到|进水了|往上涨|一地水|一层水|呲水|喷水|往外喷|往下淌"
             r"|哗哗地?(?:往|流|淌|喷|冒)",
             # electricity
             r"漏电|触电|被电|电到人|麻手|滋滋",
-            r"(?:电线|电缆|线)[^。!?]{0,6}(?:断了|掉在地|掉地|耷拉|垂到|挨着地|落地|泡在水)",
+            r"(?:电线|电缆|线)[^。!?]{0,6}"
+            r"(?:断了|掉在地|掉地|掉下来|搭在|耷拉|垂到|挨着地|落地|泡在水)",
+            r"(?:电线|电缆|电箱|配电)[^。!?]{0,20}(?:别碰|别靠近|离远点)",
             # people hurt or collapsed
-            r"摔倒|摔了|跌倒|晕倒|昏倒|晕过去|昏过去|昏迷|叫不醒|叫不应|不省人事|(?<!垃圾)倒在(?!哪)|倒地"
-            r"|起不来|动不了|抽搐|喘不上气|喘不过气|胸口疼|胸口痛|心脏病犯|心梗|嘴唇发紫|流了好多血"
-            r"|流血|不行了|救护车|(?<!\d)120(?!\d)|急救",
+            r"摔倒|跌倒|晕倒|昏倒|晕过去|昏过去|昏迷|叫不醒|叫不应|不省人事|倒地",
+            r"(?<!垃圾)倒在(?!哪)|抽搐|喘不上气|喘不过气|胸口疼|胸口痛|胸口剧痛|心脏病犯|心梗",
+            r"嘴唇发紫|流了好多血|流血|大出血|烫伤|烧伤|骨折|撞伤|把人撞|急救",
+            r"(?:人|老人|孩子|小孩|他|她)被车撞",
+            r"救护车(?!都?进不来|也进不来|开不进)|(?<!\d)120(?![\d平元块米斤万号])",
             r"救命|快来人|快来救",
             # lift
-            r"困在电梯|电梯里困|被困|困着|困人|关在电梯|卡在电梯"
+            r"困在电梯|电梯里困|被困(?!扰)|困着|困人|关在电梯|卡在电梯"
             r"|电梯[^。!?]{0,12}?(?:卡住|卡在|往下掉|掉下去|困|里面有)|楼和\d+楼(?:中间|之间)",
+            r"电梯[^。!?]{0,20}?(?:关在|困在|出不来|在里面)|(?:关在|困在)电梯",
             # medical equipment without power
-            r"(?:制氧机|呼吸机)[^。!?]{0,20}(?:停电|没电|撑不)|(?:停电|没电)[^。!?]{0,20}(?:制氧机|呼吸机)",
+            r"(?:制氧机|呼吸机)[^。!?]{0,20}(?:停电|没电|撑不)",
+            r"(?:停电|没电)[^。!?]{0,20}(?:制氧机|呼吸机)",
         )
     )
+)
+
+# Said of a person these are emergencies, said of a thing ("车动不了", "暖气不行了")
+# they are not: they need a person in the text.
+_PERSON_STATE = re.compile(r"起不来|动不了|不行了|摔了|剧痛")
+_PERSON_RE = re.compile(
+    _SENIOR[:-1] + r"|孩子|小孩|老公|老婆|爱人|儿子|女儿|邻居|大哥|大姐|小伙|姑娘|有人|个人|他|她)"
 )
 
 # Someone vulnerable cannot be reached or has not come back: needs a senior in the text,
 # because "打电话也不接" about a parked car is not an emergency.
 _MISSING = re.compile(
     r"联系不上|打不通|没人接|不接电话|没人应|没动静|没开门|没见[她他]?出门|走失|走丢|没回来|失联"
-    r"|关机|找不到人|不见了"
+    r"|关机|找不到人|人不见了|没影了|找不着了|不接|没接|没人开|没拿|没取|没露面|没见人|没下楼"
+    r"|没见着|没见到"
 )
 _SENIOR_RE = re.compile(_SENIOR)
 
@@ -64,10 +85,12 @@ _SENIOR_RE = re.compile(_SENIOR)
 _NEGATION_BEFORE = re.compile(r"(?:没有|没|不是|不|无|未|并非|别)[^,]{0,2}$")
 # In the same clause up to the trigger's end: hypothetical, prevention, past events.
 _HEDGE_BEFORE = re.compile(
-    r"万一|如果|要是|假如|(?<![害好])怕|担心|会不会|以防|防止|预防|防范|演练|隐患|差点|险些|容易|小心|注意"
-    r"|提醒|知识|培训|讲座|昨天|前天|前两天|前几天|上次|上周|上个月|之前|以前|去年|曾经"
+    r"万一|如果|要是|假如|(?<![害好])怕|担心|会不会|以防|防止|预防|防范|演练|隐患|差点|险些|容易"
+    r"|小心|注意|提醒|知识|培训|讲座|昨天|前天|前两天|前几天|上次|上周|上个月|之前|以前|去年|曾经"
 )
 _PAST_AFTER = re.compile(r"过(?!来|去)")
+# Right after a trigger: training, knowledge and equipment ("急救培训", "火灾演练").
+_HEDGE_AFTER = re.compile(r"[^,]{0,2}(?:培训|知识|讲座|演练|常识|课|设备|箱|包|器|通道|预案)")
 # Anywhere in the message: the danger is over, or it is a notice/joke, not a report.
 _RESOLVED = re.compile(
     r"虚惊一场|没事了|没大事|没什么事|没有了|没了味|已经(?:修好|解决|处理|灭|扑灭|救出|出来|联系上|找到"
@@ -89,7 +112,10 @@ def _cancelled(text: str, start: int, end: int) -> bool:
         return True
     if _HEDGE_BEFORE.search(text, clause_start, end):
         return True
-    return bool(_PAST_AFTER.match(text, end))
+    # "冒过火花", "困过人": the aspect marker 过 means it happened before, not now.
+    if start > 0 and text[start - 1] == "过":
+        return True
+    return bool(_PAST_AFTER.match(text, end) or _HEDGE_AFTER.match(text, end))
 
 
 def is_urgent(text: str) -> bool:
@@ -99,6 +125,10 @@ def is_urgent(text: str) -> bool:
     for match in _TRIGGERS.finditer(text):
         if not _cancelled(text, match.start(), match.end()):
             return True
+    if _PERSON_RE.search(text):
+        for match in _PERSON_STATE.finditer(text):
+            if not _cancelled(text, match.start(), match.end()):
+                return True
     if _SENIOR_RE.search(text):
         for match in _MISSING.finditer(text):
             if not _cancelled(text, match.start(), match.end()):
