@@ -27,5 +27,5 @@ class BotData:
         return self.desk
 
 
-Context = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
-App = Application[ExtBot[None], Context, dict[Any, Any], dict[Any, Any], BotData, Any]
+Context = CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], BotData]
+App = Application[ExtBot[int], Context, dict[Any, Any], dict[Any, Any], BotData, Any]

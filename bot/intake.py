@@ -121,11 +121,11 @@ async def _submit(
         if joined is not None:
             return joined
     window_start = now - dt.timedelta(hours=1)
-    recent = await people.count_recent_intake(tx, incoming.user_id, window_start)
+    filed_lately = await people.count_recent_intake(tx, incoming.user_id, window_start)
     await people.log_intake(tx, incoming.user_id, now)
-    if recent >= desk.config.intake_per_hour:
+    if filed_lately >= desk.config.intake_per_hour:
         # Say so once; a flood gets no echo (it would only flood the chat back).
-        if recent == desk.config.intake_per_hour:
+        if filed_lately == desk.config.intake_per_hour:
             await _reply(tx, desk, incoming, "throttled", now)
         return IntakeOutcome(Result.THROTTLED)
     if parsed is None:

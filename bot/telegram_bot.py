@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 UpdateSink = Callable[[list[JSONDict]], Awaitable[None]]
 
 
-class DeskBot(ExtBot[None]):
+class DeskBot(ExtBot[int]):  # int: AIORateLimiter's per-call argument
     """Two changes to PTB's polling.
 
     The Updater asks for the next batch, which confirms the previous one to Telegram,

@@ -24,7 +24,7 @@ async def deliver_everything(bot: Bot, expected: int, chat_id: int) -> None:
         bot.clock.advance(dt.timedelta(seconds=30))
         app.bot_data.sender.wake()
         try:
-            await api.wait_for(lambda n=before: len(api.calls) > n, timeout=2)
+            await api.wait_for(lambda: len(api.calls) > before, timeout=2)  # noqa: B023
         except AssertionError:
             continue
     raise AssertionError(f"only {len(api.sent_to(chat_id))} of {expected} delivered")
