@@ -135,20 +135,16 @@ async def _submit(
         parsed = ParsedRequest(
             "other", parsed.building, parsed.unit, parsed.room, parsed.urgent, 0.0, CATEGORIES
         )
-    draft = await tickets.insert_draft(
+    draft = await new_draft(
         tx,
+        desk,
         reporter_id=incoming.user_id,
         reporter_name=incoming.display_name,
         chat_id=incoming.chat_id,
         message_id=incoming.message_id,
         is_group=incoming.is_group,
         text=text,
-        category=parsed.category,
-        building=parsed.building,
-        unit=parsed.unit,
-        room=parsed.room,
-        urgent=parsed.urgent,
-        now=now,
+        parsed=parsed,
     )
     if incoming.attachment is not None:
         await tickets.add_attachment(
@@ -160,6 +156,37 @@ async def _submit(
         return IntakeOutcome(Result.FILED, ticket=ticket)
     await _queue_confirm(tx, desk, draft, incoming.locale, parsed, key=f"u{incoming.update_id}")
     return IntakeOutcome(Result.DRAFTED, draft=draft)
+
+
+async def new_draft(
+    tx: Tx,
+    desk: Desk,
+    *,
+    reporter_id: int,
+    reporter_name: str,
+    chat_id: int,
+    message_id: int | None,
+    is_group: bool,
+    text: str,
+    parsed: ParsedRequest,
+    category: str | None = None,
+) -> Draft:
+    """A request waiting to be filed, with what the parser found (category overridable)."""
+    return await tickets.insert_draft(
+        tx,
+        reporter_id=reporter_id,
+        reporter_name=reporter_name,
+        chat_id=chat_id,
+        message_id=message_id,
+        is_group=is_group,
+        text=text,
+        category=category or parsed.category,
+        building=parsed.building,
+        unit=parsed.unit,
+        room=parsed.room,
+        urgent=parsed.urgent,
+        now=desk.now(),
+    )
 
 
 async def _reply(
@@ -235,20 +262,16 @@ async def _extend_draft(
         if not parsed.is_request:
             parsed = ParsedRequest(draft.category, None, None, None, False, 0.0, ())
         await tickets.close_draft(tx, draft.id, "merged")
-        fresh = await tickets.insert_draft(
+        fresh = await new_draft(
             tx,
+            desk,
             reporter_id=draft.reporter_id,
             reporter_name=draft.reporter_name,
             chat_id=draft.chat_id,
             message_id=draft.message_id,
             is_group=draft.is_group,
             text=combined,
-            category=parsed.category,
-            building=parsed.building,
-            unit=parsed.unit,
-            room=parsed.room,
-            urgent=parsed.urgent,
-            now=now,
+            parsed=parsed,
         )
         await tickets.move_draft_attachments_to_draft(tx, draft.id, fresh.id)
         await _queue_confirm(tx, desk, fresh, incoming.locale, parsed, key=f"u{incoming.update_id}")

@@ -395,24 +395,23 @@ async def _reopen_for_low_rating(
     )
     await tickets.add_event(tx, ticket.id, "reopened", desk.now(), note=str(stars))
     await tickets.clear_declines(tx, ticket.id)
-    team = routing.team_for(desk.config, ticket.category)
-    supervisor = routing.supervisor_for(desk.config, team)
-    keys = [supervisor.key] if supervisor else [s.key for s in desk.config.supervisors()]
-    contacts = await staff_contacts(tx, desk)
-    await _queue(
-        tx,
-        desk,
-        notify.to_supervisors(
-            desk,
-            contacts,
-            ticket,
-            key=f"ev{event_id}:low",
-            template="supervisor_low_rating",
-            supervisor_keys=keys,
-            stars=stars,
-        ),
+    await _alert_supervisor(
+        tx, desk, ticket, key=f"ev{event_id}:low", template="supervisor_low_rating", stars=stars
     )
     return await route(tx, desk, ticket, reason="reopened")
+
+
+async def _alert_supervisor(
+    tx: Tx, desk: Desk, ticket: Ticket, *, key: str, template: str, **context: object
+) -> None:
+    """The team's supervisor (or every supervisor when the team has none)."""
+    supervisor = routing.supervisor_for(desk.config, routing.team_for(desk.config, ticket.category))
+    keys = [supervisor.key] if supervisor else [s.key for s in desk.config.supervisors()]
+    contacts = await staff_contacts(tx, desk)
+    messages = notify.to_supervisors(
+        desk, contacts, ticket, key=key, template=template, supervisor_keys=keys, **context
+    )
+    await _queue(tx, desk, messages)
 
 
 async def add_comment(desk: Desk, actor: Actor, ticket_id: int, comment: str) -> Outcome:
@@ -425,21 +424,13 @@ async def add_comment(desk: Desk, actor: Actor, ticket_id: int, comment: str) ->
             tx, ticket.id, "commented", desk.now(), actor_id=actor.user_id, note=comment
         )
         if ticket.rating is not None and ticket.rating <= LOW_RATING:
-            contacts = await staff_contacts(tx, desk)
-            team = routing.team_for(desk.config, ticket.category)
-            supervisor = routing.supervisor_for(desk.config, team)
-            await _queue(
+            await _alert_supervisor(
                 tx,
                 desk,
-                notify.to_supervisors(
-                    desk,
-                    contacts,
-                    ticket,
-                    key=f"ev{event_id}:comment",
-                    template="supervisor_comment",
-                    supervisor_keys=[supervisor.key] if supervisor else [],
-                    comment=comment,
-                ),
+                ticket,
+                key=f"ev{event_id}:comment",
+                template="supervisor_comment",
+                comment=comment,
             )
     desk.wake_outbox()
     return Outcome(answer=answer(desk, actor, "comment_saved", id=ticket_id), ticket=updated)
@@ -655,20 +646,17 @@ async def split(desk: Desk, actor: Actor, ticket_id: int, position: int) -> Outc
             await escalations.remove_follower(tx, ticket.id, follower.user_id)
             parsed = desk.parser.parse(text)
             category = parsed.category if parsed.is_request else ticket.category
-            draft = await tickets.insert_draft(
+            draft = await intake.new_draft(
                 tx,
+                desk,
                 reporter_id=follower.user_id,
                 reporter_name=follower.display_name,
                 chat_id=follower.chat_id,
                 message_id=follower.message_id,
                 is_group=follower.is_group,
                 text=text,
+                parsed=parsed,
                 category=category,
-                building=parsed.building,
-                unit=parsed.unit,
-                room=parsed.room,
-                urgent=parsed.urgent,
-                now=desk.now(),
             )
             person = await people.get_person(tx, follower.user_id)
             locale = person.locale if person else desk.config.locale

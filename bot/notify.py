@@ -160,43 +160,99 @@ def to_reporter(
 ) -> Outgoing:
     """A step notice for the reporter: DM when possible, else a reply in the group that
     leaves out private details (the template gets `private=False`)."""
+    return _step_notice(
+        desk,
+        ticket,
+        Follower(
+            ticket_id=ticket.id,
+            user_id=ticket.reporter_id,
+            display_name=ticket.reporter_name,
+            chat_id=ticket.origin_chat_id,
+            message_id=ticket.origin_message_id,
+            is_group=ticket.origin_is_group,
+        ),
+        key=key,
+        template=template,
+        locale=reporter_locale,
+        reachable=reporter_reachable,
+        buttons_dm=buttons_dm,
+        buttons_group=buttons_group,
+        context={"follower": False, **context},
+    )
+
+
+def to_follower(
+    desk: Desk,
+    ticket: Ticket,
+    follower: Follower,
+    *,
+    key: str,
+    template: str,
+    locale: str,
+    reachable: bool,
+    **context: object,
+) -> Outgoing:
+    """Like `to_reporter`, for a neighbour who reported the same problem (no rating)."""
+    return _step_notice(
+        desk,
+        ticket,
+        follower,
+        key=key,
+        template=template,
+        locale=locale,
+        reachable=reachable,
+        context={"follower": True, **context},
+    )
+
+
+def _step_notice(
+    desk: Desk,
+    ticket: Ticket,
+    person: Follower,
+    *,
+    key: str,
+    template: str,
+    locale: str,
+    reachable: bool,
+    context: dict[str, object],
+    buttons_dm: tuple[tuple[Button, ...], ...] = (),
+    buttons_group: tuple[tuple[Button, ...], ...] = (),
+) -> Outgoing:
     group_message: Outgoing | None = None
-    if ticket.origin_is_group:
-        locale = desk.config.locale
+    if person.is_group:
+        group_locale = desk.config.locale
         group_message = Outgoing(
             key=f"{key}:group",
-            chat_id=ticket.origin_chat_id,
+            chat_id=person.chat_id,
             text=desk.texts.render(
-                locale,
+                group_locale,
                 template,
-                t=ticket_view(desk, ticket, locale),
+                t=ticket_view(desk, ticket, group_locale),
                 private=False,
                 link=desk.deep_link(f"t-{ticket.id}"),
-                follower=False,
                 **context,
             ),
             buttons=buttons_group,
-            reply_to_message_id=ticket.origin_message_id,
+            reply_to_message_id=person.message_id,
             ticket_id=ticket.id,
         )
-    if reporter_reachable or group_message is None:
-        dm = Outgoing(
-            key=f"{key}:dm",
-            chat_id=ticket.reporter_id,
-            text=desk.texts.render(
-                reporter_locale,
-                template,
-                t=ticket_view(desk, ticket, reporter_locale),
-                private=True,
-                link=None,
-                follower=False,
-                **context,
-            ),
-            buttons=buttons_dm,
-            ticket_id=ticket.id,
-        )
-        return _with_fallback(dm, group_message, ticket.reporter_id)
-    return group_message
+    if not reachable and group_message is not None:
+        return group_message
+    dm = Outgoing(
+        key=f"{key}:dm",
+        chat_id=person.user_id,
+        text=desk.texts.render(
+            locale,
+            template,
+            t=ticket_view(desk, ticket, locale),
+            private=True,
+            link=None,
+            **context,
+        ),
+        buttons=buttons_dm,
+        ticket_id=ticket.id,
+    )
+    return _with_fallback(dm, group_message, person.user_id)
 
 
 def to_supervisors(
@@ -243,52 +299,3 @@ def to_supervisors(
     if not messages and group_message is not None:
         messages.append(group_message)
     return messages
-
-
-def to_follower(
-    desk: Desk,
-    ticket: Ticket,
-    follower: Follower,
-    *,
-    key: str,
-    template: str,
-    locale: str,
-    reachable: bool,
-    **context: object,
-) -> Outgoing:
-    """Like `to_reporter`, for a neighbour who reported the same problem."""
-    group_message: Outgoing | None = None
-    if follower.is_group:
-        group_locale = desk.config.locale
-        group_message = Outgoing(
-            key=f"{key}:group",
-            chat_id=follower.chat_id,
-            text=desk.texts.render(
-                group_locale,
-                template,
-                t=ticket_view(desk, ticket, group_locale),
-                private=False,
-                link=desk.deep_link(f"t-{ticket.id}"),
-                follower=True,
-                **context,
-            ),
-            reply_to_message_id=follower.message_id,
-            ticket_id=ticket.id,
-        )
-    if reachable or group_message is None:
-        dm = Outgoing(
-            key=f"{key}:dm",
-            chat_id=follower.user_id,
-            text=desk.texts.render(
-                locale,
-                template,
-                t=ticket_view(desk, ticket, locale),
-                private=True,
-                link=None,
-                follower=True,
-                **context,
-            ),
-            ticket_id=ticket.id,
-        )
-        return _with_fallback(dm, group_message, follower.user_id)
-    return group_message

@@ -227,20 +227,17 @@ async def new_on_behalf(desk: Desk, actor: Actor, text: str) -> Reply | None:
         await people.upsert_person(
             tx, actor.user_id, actor.display_name, actor.username, actor.locale
         )
-        draft = await tickets.insert_draft(
+        draft = await intake.new_draft(
             tx,
+            desk,
             reporter_id=actor.user_id,
             reporter_name=member.name,
             chat_id=actor.user_id,
             message_id=None,
             is_group=False,
             text=text,
+            parsed=parsed,
             category=category,
-            building=parsed.building,
-            unit=parsed.unit,
-            room=parsed.room,
-            urgent=parsed.urgent,
-            now=desk.now(),
         )
         await intake.file_draft(tx, desk, draft, category, actor.locale, on_behalf=True)
     desk.wake_outbox()

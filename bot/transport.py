@@ -5,12 +5,21 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from pathlib import Path
+from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    Message,
+    ReplyParameters,
+)
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.models import Button, Outgoing
+from bot.models import Attachment, Button, Outgoing
 from bot.outbox import Rejected, RetryLater, Transient, Unreachable
 
 _UNREACHABLE_400 = ("chat not found", "user not found", "bot was kicked", "not enough rights")
@@ -30,6 +39,17 @@ def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | Non
             for row in rows
         ]
     )
+
+
+def _media(attachment: Attachment) -> str | InputFile:
+    """A Telegram file id, or a local file (e.g. a digest chart) uploaded as bytes."""
+    if attachment.path is None:
+        return attachment.file_id or ""
+    path = Path(attachment.path)
+    try:
+        return InputFile(path.read_bytes(), filename=path.name)
+    except OSError as exc:  # gone since it was queued: sending again would not help
+        raise Rejected(f"cannot read {path.name}: {exc}") from exc
 
 
 def retry_seconds(error: RetryAfter) -> float:
@@ -73,22 +93,6 @@ class TelegramTransport:
             return await self._bot.send_message(
                 chat, message.text, reply_markup=markup, reply_parameters=reply
             )
-        if attachment.kind == "photo":
-            return await self._bot.send_photo(
-                chat,
-                attachment.file_id or "",
-                caption=caption,
-                reply_markup=markup,
-                reply_parameters=reply,
-            )
-        if attachment.kind == "voice":
-            return await self._bot.send_voice(
-                chat,
-                attachment.file_id or "",
-                caption=caption,
-                reply_markup=markup,
-                reply_parameters=reply,
-            )
         if attachment.kind == "location":
             return await self._bot.send_location(
                 chat,
@@ -97,10 +101,13 @@ class TelegramTransport:
                 reply_markup=markup,
                 reply_parameters=reply,
             )
-        return await self._bot.send_document(
-            chat,
-            attachment.file_id or "",
-            caption=caption,
-            reply_markup=markup,
-            reply_parameters=reply,
-        )
+        options: dict[str, Any] = {
+            "caption": caption,
+            "reply_markup": markup,
+            "reply_parameters": reply,
+        }
+        if attachment.kind == "photo":
+            return await self._bot.send_photo(chat, _media(attachment), **options)
+        if attachment.kind == "voice":
+            return await self._bot.send_voice(chat, _media(attachment), **options)
+        return await self._bot.send_document(chat, _media(attachment), **options)

@@ -4,6 +4,7 @@ services (who may do what to which ticket)."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable, Callable
 
 from telegram import CallbackQuery, ForceReply, Update
 from telegram.error import BadRequest
@@ -12,7 +13,8 @@ from telegram.ext import BaseHandler, CommandHandler
 from bot import lifecycle, notify, staffdesk
 from bot.callbacks import Press
 from bot.context import Context
-from bot.models import Outcome
+from bot.models import Actor, Outcome
+from bot.services import Desk
 from bot.transport import keyboard
 from handlers.common import actor_of, args_text, desk_of, reply
 
@@ -133,30 +135,32 @@ async def new_command(update: Update, context: Context) -> None:
         await reply(update, answer.text)
 
 
-async def merge_command(update: Update, context: Context) -> None:
+async def _two_numbers(
+    update: Update,
+    context: Context,
+    usage: str,
+    action: Callable[[Desk, Actor, int, int], Awaitable[Outcome]],
+) -> None:
     user = update.effective_user
     if user is None:
         return
     desk, actor = desk_of(context), actor_of(user)
     numbers = [a.lstrip("#") for a in context.args or []]
     if len(numbers) != 2 or not all(n.isdigit() for n in numbers):
-        await reply(update, lifecycle.answer(desk, actor, "merge_usage"))
+        await reply(update, lifecycle.answer(desk, actor, usage))
         return
-    outcome = await lifecycle.merge(desk, actor, int(numbers[0]), int(numbers[1]))
+    outcome = await action(desk, actor, int(numbers[0]), int(numbers[1]))
     await reply(update, outcome.answer)
+
+
+async def merge_command(update: Update, context: Context) -> None:
+    """/merge A B: A is the same problem as B."""
+    await _two_numbers(update, context, "merge_usage", lifecycle.merge)
 
 
 async def split_command(update: Update, context: Context) -> None:
-    user = update.effective_user
-    if user is None:
-        return
-    desk, actor = desk_of(context), actor_of(user)
-    numbers = [a.lstrip("#") for a in context.args or []]
-    if len(numbers) != 2 or not all(n.isdigit() for n in numbers):
-        await reply(update, lifecycle.answer(desk, actor, "split_usage"))
-        return
-    outcome = await lifecycle.split(desk, actor, int(numbers[0]), int(numbers[1]))
-    await reply(update, outcome.answer)
+    """/split N K: the K-th neighbour following N gets a ticket of their own."""
+    await _two_numbers(update, context, "split_usage", lifecycle.split)
 
 
 HANDLERS: list[BaseHandler[Update, Context, None]] = [
