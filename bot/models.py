@@ -102,6 +102,7 @@ class Attachment:
     file_id: str | None = None
     latitude: float | None = None
     longitude: float | None = None
+    path: str | None = None  # a local file to upload (e.g. a digest chart) instead of file_id
 
 
 @dataclass(frozen=True, slots=True)

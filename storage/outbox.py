@@ -37,6 +37,8 @@ def _to_dict(message: Outgoing) -> dict[str, Any]:
             "latitude": a.latitude,
             "longitude": a.longitude,
         }
+        if a.path is not None:
+            data["attachment"]["path"] = a.path
     if message.ticket_id is not None:
         data["ticket_id"] = message.ticket_id
     if message.purpose:
