@@ -54,3 +54,47 @@ def decode(data: str | None) -> Press | None:
     if action != "cat" and arg is not None:
         return None
     return Press("draft", action, int(target), arg)
+
+
+# --- scheduled notices ("n1:"): RSVP buttons and the /notice conversation ------------------
+
+_NOTICE = re.compile(r"^n1:([a-z]{2,4})((?::[a-z0-9]{1,12}){0,2})$")
+_DIGITS = re.compile(r"^\d{1,12}$")
+# action -> a check per argument
+NOTICE_ACTIONS: dict[str, tuple[re.Pattern[str], ...]] = {
+    "go": (_DIGITS, _DIGITS),  # sign up: notice id, occurrence (unix minutes)
+    "no": (_DIGITS, _DIGITS),  # cancel a sign-up
+    "ask": (_DIGITS,),  # FAQ had no good answer: file the question (a draft id) as a ticket
+    "tpl": (_DIGITS,),  # /notice: start from an existing notice
+    "rep": (re.compile(r"^(once|weekly|nth|last|day)$"),),
+    "lead": (_DIGITS,),
+    "chat": (re.compile(r"^(\d{1,3}|all)$"),),
+    "cap": (re.compile(r"^0$"),),
+    "ok": (),
+    "quit": (),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NoticePress:
+    action: str
+    args: tuple[str, ...]
+
+
+def notice(action: str, *args: str | int) -> str:
+    assert action in NOTICE_ACTIONS and len(args) == len(NOTICE_ACTIONS[action])
+    return ":".join(["n1", action, *(str(a) for a in args)])
+
+
+def decode_notice(data: str | None) -> NoticePress | None:
+    """None for anything we did not produce."""
+    if not data or len(data) > 64:
+        return None
+    match = _NOTICE.match(data)
+    if match is None or match.group(1) not in NOTICE_ACTIONS:
+        return None
+    args = tuple(a for a in match.group(2).split(":") if a)
+    checks = NOTICE_ACTIONS[match.group(1)]
+    if len(args) != len(checks) or not all(c.match(a) for c, a in zip(checks, args, strict=True)):
+        return None
+    return NoticePress(match.group(1), args)

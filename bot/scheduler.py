@@ -8,8 +8,9 @@ import datetime as dt
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from bot import escalation, jobs, lifecycle
+from bot import digest, escalation, jobs, lifecycle
 from bot.context import App, Context
+from handlers import notices
 
 JobCallback = Callable[[Context], Coroutine[Any, Any, None]]
 
@@ -33,6 +34,8 @@ async def run_due(application: App) -> None:
     await escalation.remind_deadlines(desk)
     await escalation.follow_ups(desk)
     await escalation.report_overdue(desk)
+    await notices.run_due(application)  # posts, reminders, DMs held through quiet hours
+    await digest.run_due(application)  # weekly staff digest, monthly public summary
 
 
 async def rebuild(application: App) -> None:
@@ -42,3 +45,7 @@ async def rebuild(application: App) -> None:
     replace_repeating(
         application, "core:escalation", jobs.escalation_tick, dt.timedelta(seconds=30), first=5
     )
+    # Notices: config upserted, missed occurrences caught up, `notice:<id>` + `notices:tick`.
+    await notices.start(application)
+    # Weekly digest and monthly summary: `digest:weekly`, `digest:monthly`.
+    await digest.schedule(application)

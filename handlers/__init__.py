@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import BaseHandler
 
 from bot.context import Context
-from handlers import buttons, chats, intake, resident, staff, updates
+from handlers import buttons, chats, faq, intake, notices, resident, staff, stats, updates
 from handlers.errors import error_handler
 
 __all__ = ["all_handlers", "error_handler"]
@@ -17,6 +17,9 @@ def all_handlers() -> list[tuple[int, list[BaseHandler[Update, Context, None]]]]
     features = [
         *resident.HANDLERS,
         *staff.HANDLERS,
+        *stats.HANDLERS,
+        *notices.HANDLERS,  # its "n1:" button handler must come before buttons' generic one
+        *faq.HANDLERS,
         *buttons.HANDLERS,
         *chats.HANDLERS,
         *intake.HANDLERS,

@@ -6,9 +6,10 @@ from __future__ import annotations
 from telegram import Message, MessageEntity, Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
-from bot import intake, lifecycle
+from bot import faq, intake, lifecycle
 from bot.context import Context
 from bot.intake import Incoming, Trigger
+from handlers import notices
 from handlers.common import actor_of, attachment_of, desk_of, is_group, reply, text_of
 
 MEDIA = filters.PHOTO | filters.VOICE | filters.AUDIO | filters.LOCATION | filters.Document.ALL
@@ -64,23 +65,24 @@ async def _submit(update: Update, context: Context, trigger: Trigger, text: str)
     ):
         reply_ticket = await intake.ticket_for_reply(desk, message.chat_id, replied.message_id)
     actor = actor_of(user)
-    await intake.submit(
-        desk,
-        Incoming(
-            update_id=update.update_id,
-            user_id=user.id,
-            display_name=actor.display_name,
-            username=user.username,
-            locale=actor.locale,
-            chat_id=message.chat_id,
-            is_group=is_group(message.chat),
-            message_id=message.message_id,
-            text=text,
-            trigger=trigger,
-            attachment=attachment_of(message),
-            reply_to_ticket=reply_ticket,
-        ),
+    incoming = Incoming(
+        update_id=update.update_id,
+        user_id=user.id,
+        display_name=actor.display_name,
+        username=user.username,
+        locale=actor.locale,
+        chat_id=message.chat_id,
+        is_group=is_group(message.chat),
+        message_id=message.message_id,
+        text=text,
+        trigger=trigger,
+        attachment=attachment_of(message),
+        reply_to_ticket=reply_ticket,
     )
+    # A question the FAQ answers (or a health question it offers a person for) is not filed.
+    if reply_ticket is None and incoming.attachment is None and await faq.respond(desk, incoming):
+        return
+    await intake.submit(desk, incoming)
 
 
 def _community_chat(update: Update, context: Context) -> bool:
@@ -129,6 +131,8 @@ async def group_message(update: Update, context: Context) -> None:
 
 async def private_message(update: Update, context: Context) -> None:
     if await _pending(update, context):
+        return
+    if await notices.draft_input(update, context):  # a staff member writing a /notice
         return
     message = update.effective_message
     assert message is not None
