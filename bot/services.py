@@ -28,6 +28,7 @@ class Desk:
     bot_username: str = ""
     # Called after a transaction that queued messages, so the sender need not poll.
     wake_outbox: Callable[[], None] = field(default=_no_wakeup)
+    _labels: dict[tuple[str, str, str], str] = field(default_factory=dict, repr=False)
 
     def now(self) -> dt.datetime:
         return self.clock.now()
@@ -36,7 +37,11 @@ class Desk:
         return moment.astimezone(self.config.timezone)
 
     def label(self, locale: str, kind: str, name: str) -> str:
-        return self.texts.render(locale, "label", kind=kind, name=name)
+        # Labels are fixed per locale: render each once (a request shows a dozen of them).
+        key = (locale, kind, name)
+        if key not in self._labels:
+            self._labels[key] = self.texts.render(locale, "label", kind=kind, name=name)
+        return self._labels[key]
 
     def deep_link(self, payload: str) -> str | None:
         if not self.bot_username:
@@ -54,10 +59,12 @@ class StaffContact:
 
 async def staff_contacts(tx: Tx, desk: Desk) -> dict[str, StaffContact]:
     links = await people.all_links(tx)
+    user_ids = {m.key: links.get(m.key, m.telegram_id) for m in desk.config.staff}
+    known = await people.get_people(tx, [u for u in user_ids.values() if u is not None])
     contacts: dict[str, StaffContact] = {}
     for member in desk.config.staff:
-        user_id = links.get(member.key, member.telegram_id)
-        person = None if user_id is None else await people.get_person(tx, user_id)
+        user_id = user_ids[member.key]
+        person = None if user_id is None else known.get(user_id)
         contacts[member.key] = StaffContact(
             member=member,
             user_id=user_id,

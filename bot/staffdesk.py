@@ -205,7 +205,7 @@ async def update_seen(desk: Desk, update_id: int) -> bool:
 
 
 async def mark_update(desk: Desk, update_id: int) -> None:
-    async with desk.db.transaction() as tx:
+    async with desk.db.single() as tx:
         await people.claim_update(tx, update_id, desk.now())
 
 

@@ -38,7 +38,11 @@ class DeskBot(ExtBot[int]):  # int: AIORateLimiter's per-call argument
         result = await super()._post(endpoint, data, *args, **kwargs)
         if endpoint != "getUpdates" or not isinstance(result, list):
             return result
-        batch = [self._parseable(item) for item in result]
+        try:
+            Update.de_list(result, self)
+            batch = result
+        except Exception:  # find the malformed ones; rare, so parse again one by one
+            batch = [self._parseable(item) for item in result]
         sink = getattr(self, "_update_sink", None)
         if batch and sink is not None:
             await sink(batch)

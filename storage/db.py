@@ -94,6 +94,14 @@ class Database:
                 await self._conn.commit()
 
     @asynccontextmanager
+    async def single(self) -> AsyncIterator[Tx]:
+        """For one write statement: autocommit makes it atomic without BEGIN/COMMIT
+        (two fewer trips to the worker thread); the lock keeps it out of others'
+        transactions."""
+        async with self._lock:
+            yield Tx(self._conn)
+
+    @asynccontextmanager
     async def reading(self) -> AsyncIterator[Tx]:
         """Reads take the lock too, so they never see another task's open transaction."""
         async with self._lock:
@@ -101,35 +109,30 @@ class Database:
 
 
 class Tx:
-    """Thin helpers over the connection for repositories."""
+    """Thin helpers over the connection for repositories. Each is one hop to aiosqlite's
+    worker thread: those hops, not SQLite, are what a request spends its time on."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
 
     async def execute(self, sql: str, params: Params = ()) -> None:
-        cur = await self.conn.execute(sql, params)
-        await cur.close()
+        await self.conn.execute(sql, params)  # sqlite3 cursors need no explicit close
 
     async def insert(self, sql: str, params: Params = ()) -> int:
-        cur = await self.conn.execute(sql, params)
-        rowid = cur.lastrowid
-        await cur.close()
-        assert rowid is not None
-        return rowid
+        row = await self.conn.execute_insert(sql, params)
+        assert row is not None
+        return int(row[0])
 
     async def changes(self, sql: str, params: Params = ()) -> int:
-        cur = await self.conn.execute(sql, params)
-        count = cur.rowcount
-        await cur.close()
-        return count
+        cursor = await self.conn.execute(sql, params)
+        return cursor.rowcount
 
     async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
-        async with self.conn.execute(sql, params) as cur:
-            return await cur.fetchone()
+        rows = list(await self.conn.execute_fetchall(sql, params))
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Params = ()) -> Iterable[aiosqlite.Row]:
-        async with self.conn.execute(sql, params) as cur:
-            return await cur.fetchall()
+        return await self.conn.execute_fetchall(sql, params)
 
     async def scalar(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)

@@ -207,3 +207,11 @@ async def update_seen(tx: Tx, update_id: int) -> bool:
 
 async def prune_processed_updates(tx: Tx, before: dt.datetime) -> None:
     await tx.execute("DELETE FROM processed_updates WHERE at < ?", (to_db_time(before),))
+
+
+async def get_people(tx: Tx, user_ids: list[int]) -> dict[int, Person]:
+    if not user_ids:
+        return {}
+    marks = ",".join("?" * len(user_ids))
+    rows = await tx.fetchall(f"SELECT * FROM people WHERE user_id IN ({marks})", user_ids)
+    return {row["user_id"]: _person(row) for row in rows}
