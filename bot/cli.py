@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("eval")
     evaluate.add_argument("file", type=Path)
     evaluate.add_argument("--config", type=Path, default=None)
+    from bot.export import add_arguments as export_arguments
+
+    export_arguments(sub.add_parser("export"))
     return parser
 
 
@@ -78,6 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _playground(args)
         if command in ("parse", "eval"):
             return _parse_or_eval(command, args)
+        if command == "export":
+            from bot.export import run_cli
+
+            return run_cli(args, demo_config_path())
     except ConfigError as error:
         print(_say("config_error", key=error.key, problem=error.problem), file=sys.stderr)
         return EXIT_CONFIG
