@@ -179,8 +179,8 @@ def _ticket_lines(desk: Desk, locale: str, lines: Sequence[repo.TicketLine]) -> 
         rows.append(
             {
                 "id": line.id,
-                "category": stats.plain_label(desk, locale, "category", line.category),
-                "state": stats.plain_label(desk, locale, "state", line.state),
+                "category": desk.label(locale, "category", line.category),
+                "state": desk.label(locale, "state", line.state),
                 "building": line.building,
                 "assignee": member.name if member else None,
                 "rating": line.rating,
@@ -212,7 +212,7 @@ async def _chart_data(desk: Desk, period: stats.Period) -> ChartData:
     return ChartData(
         days=tuple(day.strftime("%m-%d") for day in days),
         series=tuple(
-            (stats.plain_label(desk, locale, "category", category), tuple(counts))
+            (desk.label(locale, "category", category), tuple(counts))
             for category, counts in ordered
         ),
         buckets=tuple(text(f"bucket{n}") for n in range(len(RESOLVE_EDGES) + 1)),
@@ -285,7 +285,7 @@ async def monthly_text(desk: Desk, period: stats.Period) -> tuple[str, int]:
     locale = desk.config.locale
     top = [
         {
-            "name": stats.plain_label(desk, locale, "category", group.key),
+            "name": desk.label(locale, "category", group.key),
             "count": group.received,
         }
         for group in figures.breakdowns["category"][:SUMMARY_CATEGORIES]

@@ -95,7 +95,7 @@ class _Cells:
         if not name:
             return ""
         try:
-            return stats.plain_label(self.desk, self.locale, kind, name)
+            return self.desk.label(self.locale, kind, name)
         except jinja2.UndefinedError:  # a name newer than the labels: keep it as stored
             return name
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -40,7 +41,9 @@ class Desk:
         # Labels are fixed per locale: render each once (a request shows a dozen of them).
         key = (locale, kind, name)
         if key not in self._labels:
-            self._labels[key] = self.texts.render(locale, "label", kind=kind, name=name)
+            # Plain text: buttons show it as is, templates escape it once themselves.
+            rendered = self.texts.render(locale, "label", kind=kind, name=name)
+            self._labels[key] = html.unescape(rendered)
         return self._labels[key]
 
     def deep_link(self, payload: str) -> str | None:

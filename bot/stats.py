@@ -17,7 +17,6 @@ Periods are calendar days in the community's time zone, turned into UTC bounds.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
 import zoneinfo
 from collections.abc import Iterable, Mapping
@@ -270,17 +269,12 @@ def refusal(desk: Desk, actor: Actor, code: str) -> Reply:
     return Reply(desk.texts.render(actor.locale, "stats_refused", code=code), ok=False)
 
 
-def plain_label(desk: Desk, locale: str, kind: str, name: str) -> str:
-    """A label as plain text: templates (and CSV cells, chart labels) escape it themselves."""
-    return html.unescape(desk.label(locale, kind, name))
-
-
 def group_name(desk: Desk, locale: str, group: GroupFigures) -> str | None:
     """A display name; None means "not recorded" (the template words it)."""
     if not group.key:
         return None
     if group.dimension == "category":
-        return plain_label(desk, locale, "category", group.key)
+        return desk.label(locale, "category", group.key)
     if group.dimension == "team":
         team = desk.config.teams.get(group.key)
         return team.name if team else group.key
@@ -349,10 +343,7 @@ async def demand_report(desk: Desk, actor: Actor, arg: str | None) -> Reply:
     except PeriodError:
         return refusal(desk, actor, "usage_demand")
     tally = await demand_tally(desk, period)
-    rows = [
-        {"name": plain_label(desk, actor.locale, "demand", r.keyword), "count": r}
-        for r in tally.rows
-    ]
+    rows = [{"name": desk.label(actor.locale, "demand", r.keyword), "count": r} for r in tally.rows]
     return Reply(
         desk.texts.render(actor.locale, "stats_demand", period=period, rows=rows, other=tally.other)
     )
