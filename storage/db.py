@@ -44,27 +44,40 @@ def migration_scripts() -> list[tuple[int, str]]:
     return sorted(scripts)
 
 
-class Database:
-    """Wraps the connection; `transaction()` serialises writers because handlers, jobs and
-    the outbox sender share the one connection concurrently."""
+async def _connect(path: Path | str) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(str(path), isolation_level=None)
+    conn.row_factory = aiosqlite.Row
+    await conn.execute("PRAGMA foreign_keys=ON")
+    await conn.execute("PRAGMA busy_timeout=5000")
+    return conn
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
+
+class Database:
+    """Two connections. Writers share one and `transaction()` serialises them, because
+    handlers, jobs and the outbox sender run concurrently; `reading()` uses the other, so a
+    long report never holds up a resident's request (WAL lets readers run beside the
+    writer, and they see committed data only)."""
+
+    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+        self._conn = writer
+        self._reader = reader
         self._lock = asyncio.Lock()
+        # Readers may use per-connection TEMP tables (reports), so they take turns too.
+        self._read_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path | str) -> Database:
-        conn = await aiosqlite.connect(str(path), isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA synchronous=NORMAL")
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA busy_timeout=5000")
-        db = cls(conn)
+        writer = await _connect(path)
+        await writer.execute("PRAGMA journal_mode=WAL")
+        await writer.execute("PRAGMA synchronous=NORMAL")
+        db = cls(writer, writer)
         await db.migrate()
+        db._reader = await _connect(path)
         return db
 
     async def close(self) -> None:
+        if self._reader is not self._conn:
+            await self._reader.close()
         await self._conn.close()
 
     async def migrate(self) -> int:
@@ -103,9 +116,10 @@ class Database:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Tx]:
-        """Reads take the lock too, so they never see another task's open transaction."""
-        async with self._lock:
-            yield Tx(self._conn)
+        """Reads on the reader connection: committed data only, never waiting for writers
+        (and never holding them up). Nothing may be written here but TEMP tables."""
+        async with self._read_lock:
+            yield Tx(self._reader)
 
 
 class Tx:
