@@ -19,6 +19,7 @@ from bot.config import CommunityConfig, ConfigError, _expect, _str_list, _unknow
 from bot.intake import Incoming, Trigger
 from bot.models import Actor, Button, Outgoing, Ticket
 from bot.parsing.normalize import normalize
+from bot.parsing.types import ParsedRequest
 from bot.services import Desk
 from storage import notices as notice_repo
 from storage import outbox, people, tickets
@@ -29,6 +30,8 @@ GOOD = 0.5  # at or above: answer from the FAQ
 RELATED = 0.3  # at or above: worth suggesting, and makes a question FAQ-ish
 ALSO_ASKED = 0.45  # next best entries shown under a good answer
 CATEGORY = "health"  # what "ask a person" files
+# A parked question as a draft: health, no address (an FAQ question names none).
+QUESTION = ParsedRequest(CATEGORY, None, None, None, False, 0.0)
 
 # Politeness and sentence-final particles carry no meaning for matching.
 _FILLER = re.compile(r"请问|想问一下|想问|问一下|打听一下|您好|你好|大家好|谢谢|[吗呢吧啊呀哦嘛]")
@@ -208,20 +211,16 @@ async def respond(desk: Desk, incoming: Incoming, *, force: bool = False) -> boo
                 related=[e.question for e in found.related],
             )
         else:
-            draft = await tickets.insert_draft(
+            draft = await intake.new_draft(
                 tx,
+                desk,
                 reporter_id=incoming.user_id,
                 reporter_name=incoming.display_name,
                 chat_id=incoming.chat_id,
                 message_id=incoming.message_id,
                 is_group=incoming.is_group,
                 text=text,
-                category=CATEGORY,
-                building=None,
-                unit=None,
-                room=None,
-                urgent=False,
-                now=now,
+                parsed=QUESTION,
             )
             await tickets.close_draft(tx, draft.id, "faq")  # parked, see unpark_faq_draft
             label = desk.label(locale, "button", "ask_person")

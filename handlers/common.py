@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Chat, Message, Update, User
 
 from bot.context import Context
+from bot.intake import Incoming, Trigger
 from bot.models import Actor, Attachment, Button
 from bot.services import Desk
 from bot.texts import normalize_locale
@@ -44,6 +45,33 @@ def attachment_of(message: Message) -> Attachment | None:
     if message.document:
         return Attachment("document", file_id=message.document.file_id)
     return None
+
+
+def incoming_of(
+    update: Update,
+    message: Message,
+    user: User,
+    text: str,
+    trigger: Trigger,
+    attachment: Attachment | None = None,
+    reply_to_ticket: int | None = None,
+) -> Incoming:
+    """A resident's message as the intake and FAQ services take it."""
+    actor = actor_of(user)
+    return Incoming(
+        update_id=update.update_id,
+        user_id=user.id,
+        display_name=actor.display_name,
+        username=user.username,
+        locale=actor.locale,
+        chat_id=message.chat_id,
+        is_group=is_group(message.chat),
+        message_id=message.message_id,
+        text=text,
+        trigger=trigger,
+        attachment=attachment,
+        reply_to_ticket=reply_to_ticket,
+    )
 
 
 def text_of(message: Message) -> str:

@@ -11,8 +11,8 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from bot import faq
 from bot.context import Context
-from bot.intake import Incoming, Trigger
-from handlers.common import actor_of, args_text, desk_of, is_group, reply
+from bot.intake import Trigger
+from handlers.common import actor_of, args_text, desk_of, incoming_of, is_group, reply
 
 
 async def faq_command(update: Update, context: Context) -> None:
@@ -25,18 +25,7 @@ async def faq_command(update: Update, context: Context) -> None:
         locale = desk.config.locale if is_group(message.chat) else actor.locale
         await reply(update, faq.listing(desk, locale))
         return
-    incoming = Incoming(
-        update_id=update.update_id,
-        user_id=user.id,
-        display_name=actor.display_name,
-        username=user.username,
-        locale=actor.locale,
-        chat_id=message.chat_id,
-        is_group=is_group(message.chat),
-        message_id=message.message_id,
-        text=question,
-        trigger=Trigger.COMMAND,
-    )
+    incoming = incoming_of(update, message, user, question, Trigger.COMMAND)
     await faq.respond(desk, incoming, force=True)
 
 

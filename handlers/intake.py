@@ -8,9 +8,17 @@ from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from bot import faq, intake, lifecycle
 from bot.context import Context
-from bot.intake import Incoming, Trigger
+from bot.intake import Trigger
 from handlers import notices
-from handlers.common import actor_of, attachment_of, desk_of, is_group, reply, text_of
+from handlers.common import (
+    actor_of,
+    attachment_of,
+    desk_of,
+    incoming_of,
+    is_group,
+    reply,
+    text_of,
+)
 
 MEDIA = filters.PHOTO | filters.VOICE | filters.AUDIO | filters.LOCATION | filters.Document.ALL
 
@@ -37,12 +45,7 @@ def _group_trigger(message: Message, context: Context) -> tuple[Trigger, str]:
     for value in _entity_values(message, MessageEntity.MENTION):
         if value.lower() == username:
             return Trigger.MENTION, text.replace(value, " ").strip()
-    replied = message.reply_to_message
-    if (
-        replied is not None
-        and replied.from_user is not None
-        and replied.from_user.id == context.bot.id
-    ):
+    if _from_bot(message.reply_to_message, context):
         return Trigger.REPLY, text
     tags = {t.lower() for t in desk_of(context).config.hashtags}
     for value in _entity_values(message, MessageEntity.HASHTAG):
@@ -58,26 +61,10 @@ async def _submit(update: Update, context: Context, trigger: Trigger, text: str)
     desk = desk_of(context)
     replied = message.reply_to_message
     reply_ticket = None
-    if (
-        replied is not None
-        and replied.from_user is not None
-        and replied.from_user.id == context.bot.id
-    ):
+    if replied is not None and _from_bot(replied, context):
         reply_ticket = await intake.ticket_for_reply(desk, message.chat_id, replied.message_id)
-    actor = actor_of(user)
-    incoming = Incoming(
-        update_id=update.update_id,
-        user_id=user.id,
-        display_name=actor.display_name,
-        username=user.username,
-        locale=actor.locale,
-        chat_id=message.chat_id,
-        is_group=is_group(message.chat),
-        message_id=message.message_id,
-        text=text,
-        trigger=trigger,
-        attachment=attachment_of(message),
-        reply_to_ticket=reply_ticket,
+    incoming = incoming_of(
+        update, message, user, text, trigger, attachment_of(message), reply_ticket
     )
     # A question the FAQ answers (or a health question it offers a person for) is not filed.
     if reply_ticket is None and incoming.attachment is None and await faq.respond(desk, incoming):
