@@ -284,6 +284,8 @@ async def follow_ups(desk: Desk) -> int:
 def _staff_message(
     desk: Desk, contact: StaffContact | None, ticket: Ticket, template: str, key: str
 ) -> Outgoing | None:
+    """To the assignee by DM, falling back to (or, when unreachable, straight to) the
+    staff group."""
     group = desk.config.staff_chat
     if contact is not None and contact.user_id is not None and contact.reachable:
         chat, locale = contact.user_id, contact.locale
@@ -291,35 +293,31 @@ def _staff_message(
         chat, locale = group, desk.config.locale
     else:
         return None
-    text = desk.texts.render(
-        locale,
-        template,
-        t=notify.ticket_view(desk, ticket, locale),
-        due=None
-        if ticket.resolve_due_at is None
-        else desk.local(ticket.resolve_due_at).strftime("%m-%d %H:%M"),
-        assignee=None if contact is None else contact.member.name,
-    )
+    due = None
+    if ticket.resolve_due_at is not None:
+        due = desk.local(ticket.resolve_due_at).strftime("%m-%d %H:%M")
+
+    def render(in_locale: str) -> str:
+        return desk.texts.render(
+            in_locale,
+            template,
+            t=notify.ticket_view(desk, ticket, in_locale),
+            due=due,
+            assignee=None if contact is None else contact.member.name,
+        )
+
     fallback = None
     if group is not None and chat != group:
         fallback = Outgoing(
             key=f"{key}:{group}",
             chat_id=group,
-            text=desk.texts.render(
-                desk.config.locale,
-                template,
-                t=notify.ticket_view(desk, ticket, desk.config.locale),
-                due=None
-                if ticket.resolve_due_at is None
-                else desk.local(ticket.resolve_due_at).strftime("%m-%d %H:%M"),
-                assignee=None if contact is None else contact.member.name,
-            ),
+            text=render(desk.config.locale),
             ticket_id=ticket.id,
         )
     return Outgoing(
         key=f"{key}:{chat}",
         chat_id=chat,
-        text=text,
+        text=render(locale),
         buttons=notify.staff_buttons(desk, ticket, locale),
         ticket_id=ticket.id,
         fallback=fallback,
