@@ -153,8 +153,12 @@ async def _perform(tx: Tx, desk: Desk, ticket: Ticket, step: Step, key: str) -> 
             for m in routing.on_duty(desk.config, team, desk.local(now), overrides)
             if m.key != ticket.assignee_key and m.key not in declined
         ]
+        keys = [member.key for member in others]
         chosen = routing.pick(
-            others, ticket.building, await tickets.open_counts(tx), await tickets.last_assigned(tx)
+            others,
+            ticket.building,
+            await tickets.open_counts(tx, keys),
+            await tickets.last_assigned(tx, keys),
         )
         if chosen is None:
             return False

@@ -75,11 +75,15 @@ def clean_text(text: str) -> str:
 async def submit(desk: Desk, incoming: Incoming) -> IntakeOutcome:
     text = clean_text(incoming.text)
     parsed = desk.parser.parse(text) if text else None
-    async with desk.db.transaction() as tx:
+
+    async def body(tx: Tx) -> IntakeOutcome:
         now = desk.now()
         if not await people.claim_update(tx, incoming.update_id, now):
             return IntakeOutcome(Result.DUPLICATE)
-        outcome = await _submit(tx, desk, incoming, text, parsed, now)
+        return await _submit(tx, desk, incoming, text, parsed, now)
+
+    outcome = await desk.db.write(body)
+    desk.claim(incoming.update_id)
     if outcome.result is not Result.IGNORED:
         desk.wake_outbox()
     return outcome
@@ -507,5 +511,4 @@ def _answer(desk: Desk, locale: str, code: str, **context: object) -> str:
 
 
 async def ticket_for_reply(desk: Desk, chat_id: int, message_id: int) -> int | None:
-    async with desk.db.reading() as tx:
-        return await tickets.ticket_for_message(tx, chat_id, message_id)
+    return await desk.db.read(lambda tx: tickets.ticket_for_message(tx, chat_id, message_id))

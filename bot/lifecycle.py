@@ -102,11 +102,12 @@ async def route(tx: Tx, desk: Desk, ticket: Ticket, *, reason: str = "assigned")
         for m in routing.on_duty(desk.config, team, desk.local(now), overrides)
         if m.key not in declined
     ]
+    keys = [member.key for member in candidates]
     chosen = routing.pick(
         candidates,
         ticket.building,
-        await tickets.open_counts(tx),
-        await tickets.last_assigned(tx),
+        await tickets.open_counts(tx, keys),
+        await tickets.last_assigned(tx, keys),
     )
     kind = "assigned"
     if chosen is None:
@@ -531,8 +532,8 @@ async def pending_input(
 ) -> Outcome | None:
     """If the person's next message was asked for (a result note, a rating comment),
     consume it and act; otherwise None."""
-    async with desk.db.transaction() as tx:
-        pending = await people.take_pending(tx, actor.user_id, desk.now() - PENDING_TTL)
+    not_before = desk.now() - PENDING_TTL
+    pending = await desk.db.write(lambda tx: people.take_pending(tx, actor.user_id, not_before))
     if pending is None:
         return None
     kind, ticket_id = pending

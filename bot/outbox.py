@@ -17,7 +17,7 @@ from bot.config import OutboxSettings
 from bot.models import OutboxRow, Outgoing
 from storage import outbox as repo
 from storage import people, tickets
-from storage.db import Database
+from storage.db import Database, Tx
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +103,11 @@ class OutboxSender:
         """Send everything due now; returns how many rows were handled."""
         async with self._drain_lock:
             now = self._clock.now()
-            async with self._db.reading() as tx:
-                rows = await repo.due(tx, now)
-                waiting = await repo.blocked_chats(tx, now)
+
+            async def due(tx: Tx) -> tuple[list[OutboxRow], set[int]]:
+                return await repo.due(tx, now), await repo.blocked_chats(tx, now)
+
+            rows, waiting = await self._db.read(due)
             by_chat: dict[int, list[OutboxRow]] = {}
             for row in rows:
                 if row.chat_id not in waiting:
@@ -164,30 +166,38 @@ class OutboxSender:
             await self._give_up(row, "failed", f"rejected: {exc}")
             return True
         now = self._clock.now()
-        async with self._db.transaction() as tx:
+
+        async def sent(tx: Tx) -> None:
             await repo.mark_sent(tx, row.id, message_id, now)
             if message.ticket_id is not None and message_id is not None:
                 await tickets.record_message(
                     tx, message.ticket_id, message.chat_id, message_id, message.purpose or "notice"
                 )
+
+        await self._db.write(sent)
         return True
 
     async def _retry(self, row: OutboxRow, delay: dt.timedelta, error: str) -> None:
         # 429s are counted as attempts too, but only transient errors are capped.
-        async with self._db.transaction() as tx:
-            await repo.mark_retry(tx, row.id, self._clock.now() + delay, error)
+        next_try = self._clock.now() + delay
+        await self._db.write(lambda tx: repo.mark_retry(tx, row.id, next_try, error))
 
     async def _give_up(self, row: OutboxRow, state: str, error: str) -> None:
-        async with self._db.transaction() as tx:
+        now = self._clock.now()
+
+        async def failed(tx: Tx) -> None:
             await repo.mark_failed(tx, row.id, state, error)
             if row.message.fallback is not None:
-                await repo.enqueue(tx, row.message.fallback, self._clock.now())
+                await repo.enqueue(tx, row.message.fallback, now)
+
+        await self._db.write(failed)
         if row.message.fallback is not None:
             self.wake()
 
     async def _unreachable(self, row: OutboxRow, error: str) -> None:
         now = self._clock.now()
-        async with self._db.transaction() as tx:
+
+        async def unreachable(tx: Tx) -> None:
             await repo.mark_failed(tx, row.id, "unreachable", error)
             if row.message.recipient_user_id is not None:
                 await people.mark_unreachable(tx, row.message.recipient_user_id, now)
@@ -195,6 +205,8 @@ class OutboxSender:
                 await people.mark_chat_removed(tx, row.chat_id, now)
             if row.message.fallback is not None:
                 await repo.enqueue(tx, row.message.fallback, now)
+
+        await self._db.write(unreachable)
         log.info(
             "chat %s unreachable (%s); fallback queued: %s",
             row.chat_id,

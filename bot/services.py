@@ -30,6 +30,8 @@ class Desk:
     # Called after a transaction that queued messages, so the sender need not poll.
     wake_outbox: Callable[[], None] = field(default=_no_wakeup)
     _labels: dict[tuple[str, str, str], str] = field(default_factory=dict, repr=False)
+    # Updates whose handling transaction also recorded them as handled (see `claim`).
+    _claimed: set[int] = field(default_factory=set, repr=False)
 
     def now(self) -> dt.datetime:
         return self.clock.now()
@@ -45,6 +47,17 @@ class Desk:
             rendered = self.texts.render(locale, "label", kind=kind, name=name)
             self._labels[key] = html.unescape(rendered)
         return self._labels[key]
+
+    def claim(self, update_id: int) -> None:
+        """Note that an update was recorded as handled along with its effects, so the
+        generic after-handler need not write it again."""
+        self._claimed.add(update_id)
+
+    def take_claim(self, update_id: int) -> bool:
+        if update_id in self._claimed:
+            self._claimed.discard(update_id)
+            return True
+        return False
 
     def deep_link(self, payload: str) -> str | None:
         if not self.bot_username:

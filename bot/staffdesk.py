@@ -199,14 +199,11 @@ async def set_chat_removed(desk: Desk, chat_id: int, removed: bool) -> None:
         await people.mark_chat_removed(tx, chat_id, desk.now() if removed else None)
 
 
-async def update_seen(desk: Desk, update_id: int) -> bool:
-    async with desk.db.reading() as tx:
-        return await people.update_seen(tx, update_id)
-
-
 async def mark_update(desk: Desk, update_id: int) -> None:
-    async with desk.db.single() as tx:
-        await people.claim_update(tx, update_id, desk.now())
+    """Record an update as handled, so a restart does not replay it from the inbox."""
+    if desk.take_claim(update_id):
+        return  # intake recorded it in the transaction that filed the request
+    await desk.db.write(lambda tx: people.claim_update(tx, update_id, desk.now()))
 
 
 async def new_on_behalf(desk: Desk, actor: Actor, text: str) -> Reply | None:
@@ -266,9 +263,12 @@ async def prune(desk: Desk) -> None:
         await inbox.prune(tx, now - dt.timedelta(days=7))
 
 
-async def store_updates(desk: Desk, updates: list[dict[str, Any]]) -> None:
-    async with desk.db.transaction() as tx:
-        await inbox.save(tx, updates, desk.now())
+async def store_updates(desk: Desk, updates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Keep a fetched batch before Telegram hears it arrived; pass on only updates not
+    fetched before. Telegram sends a batch again when a crash kept the bot from
+    confirming it, and start-up has already replayed those from the inbox."""
+    kept = await desk.db.write(lambda tx: inbox.save(tx, updates, desk.now()))
+    return [update for update in updates if update["update_id"] in kept]
 
 
 async def unhandled_updates(desk: Desk) -> list[dict[str, Any]]:

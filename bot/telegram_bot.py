@@ -12,7 +12,7 @@ from telegram.ext import ExtBot
 
 log = logging.getLogger(__name__)
 
-UpdateSink = Callable[[list[JSONDict]], Awaitable[None]]
+UpdateSink = Callable[[list[JSONDict]], Awaitable[list[JSONDict]]]
 
 
 class DeskBot(ExtBot[int]):  # int: AIORateLimiter's per-call argument
@@ -20,7 +20,8 @@ class DeskBot(ExtBot[int]):  # int: AIORateLimiter's per-call argument
 
     The Updater asks for the next batch, which confirms the previous one to Telegram,
     before the handlers have run, so a crash would lose a whole batch: each batch is stored
-    first (the update sink) and replayed at start.
+    first (the update sink) and replayed at start. The sink passes on only updates it had
+    not stored before, which is how a redelivered update is recognised.
 
     PTB parses a batch all at once and retries the same batch forever when one update is
     malformed, which would stop the bot for good: malformed updates are logged and replaced
@@ -45,7 +46,7 @@ class DeskBot(ExtBot[int]):  # int: AIORateLimiter's per-call argument
             batch = [self._parseable(item) for item in result]
         sink = getattr(self, "_update_sink", None)
         if batch and sink is not None:
-            await sink(batch)
+            batch = await sink(batch)
         return batch
 
     def _parseable(self, item: Any) -> Any:

@@ -13,7 +13,7 @@ __all__ = ["all_handlers", "error_handler"]
 
 
 def all_handlers() -> list[tuple[int, list[BaseHandler[Update, Context, None]]]]:
-    """(group, handlers): dedupe first, features next, then record the update as handled."""
+    """(group, handlers): features, then record the update as handled."""
     features = [
         *resident.HANDLERS,
         *staff.HANDLERS,
@@ -24,4 +24,4 @@ def all_handlers() -> list[tuple[int, list[BaseHandler[Update, Context, None]]]]
         *chats.HANDLERS,
         *intake.HANDLERS,
     ]
-    return [(-1, updates.BEFORE), (0, features), (1, updates.AFTER)]
+    return [(0, features), (1, updates.AFTER)]

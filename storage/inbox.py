@@ -10,12 +10,16 @@ from typing import Any
 from storage.db import Tx, to_db_time
 
 
-async def save(tx: Tx, updates: Sequence[dict[str, Any]], now: dt.datetime) -> None:
+async def save(tx: Tx, updates: Sequence[dict[str, Any]], now: dt.datetime) -> set[int]:
+    """Keep each update; the ids of those not kept before (the rest were fetched already)."""
+    new: set[int] = set()
     for update in updates:
-        await tx.execute(
+        if await tx.changes(
             "INSERT OR IGNORE INTO inbox (update_id, payload, received_at) VALUES (?, ?, ?)",
             (update["update_id"], json.dumps(update, ensure_ascii=False), to_db_time(now)),
-        )
+        ):
+            new.add(update["update_id"])
+    return new
 
 
 async def unhandled(tx: Tx) -> list[dict[str, Any]]:

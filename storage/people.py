@@ -24,15 +24,14 @@ def _person(row: aiosqlite.Row) -> Person:
 async def upsert_person(
     tx: Tx, user_id: int, display_name: str, username: str | None, locale: str
 ) -> Person:
-    await tx.execute(
+    row = await tx.fetchone(
         "INSERT INTO people (user_id, display_name, username, locale) VALUES (?, ?, ?, ?)"
         " ON CONFLICT(user_id) DO UPDATE SET display_name = excluded.display_name,"
-        " username = excluded.username, locale = excluded.locale",
+        " username = excluded.username, locale = excluded.locale RETURNING *",
         (user_id, display_name, username, locale),
     )
-    person = await get_person(tx, user_id)
-    assert person is not None
-    return person
+    assert row is not None
+    return _person(row)
 
 
 async def get_person(tx: Tx, user_id: int) -> Person | None:
@@ -198,11 +197,6 @@ async def claim_update(tx: Tx, update_id: int, now: dt.datetime) -> bool:
         (update_id, to_db_time(now)),
     )
     return changed > 0
-
-
-async def update_seen(tx: Tx, update_id: int) -> bool:
-    value = await tx.scalar("SELECT 1 FROM processed_updates WHERE update_id = ?", (update_id,))
-    return value is not None
 
 
 async def prune_processed_updates(tx: Tx, before: dt.datetime) -> None:

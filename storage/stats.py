@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from storage.db import Tx, to_db_time
+from storage.db import AsyncTx, Tx, to_db_time
 
 DIMENSIONS: tuple[str, ...] = ("all", "category", "building", "team", "staff")
 SATISFIED_MIN = 4
@@ -483,7 +483,7 @@ async def unmatched_activity(
 
 
 async def export_rows(
-    tx: Tx, start: dt.datetime, end: dt.datetime, *, batch: int = 500
+    tx: AsyncTx, start: dt.datetime, end: dt.datetime, *, batch: int = 500
 ) -> AsyncIterator[ExportRow]:
     """Every ticket created in [start, end) with each of its events (a ticket without
     events still gets one row), streamed in batches rather than loaded at once."""
@@ -542,7 +542,7 @@ async def bulk_insert(tx: Tx, rows: Sequence[BulkTicket]) -> list[int]:
     executemany calls; returns the new ticket ids in order."""
     first = int(await tx.scalar("SELECT COALESCE(MAX(id), 0) FROM tickets") or 0) + 1
     ids = list(range(first, first + len(rows)))
-    await tx.conn.executemany(
+    await tx.executemany(
         "INSERT INTO tickets (id, reporter_id, reporter_name, origin_chat_id,"
         " origin_is_group, text, category, building, urgent, state, assignee_key, created_at,"
         " assigned_at, accepted_at, first_accepted_at, resolved_at, closed_at, rating, rated_at,"
@@ -585,7 +585,7 @@ async def bulk_insert(tx: Tx, rows: Sequence[BulkTicket]) -> list[int]:
             events.append((ticket_id, at, row.assignee_key, "resolved", None))
         if row.rated_at is not None:
             events.append((ticket_id, to_db_time(row.rated_at), None, "rated", str(row.rating)))
-    await tx.conn.executemany(
+    await tx.executemany(
         "INSERT INTO ticket_events (ticket_id, at, actor_key, kind, note) VALUES (?, ?, ?, ?, ?)",
         events,
     )
