@@ -6,7 +6,7 @@ import functools
 import logging
 from typing import cast
 
-from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeDefault, Update
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeDefault
 from telegram.constants import ParseMode
 from telegram.ext import (
     AIORateLimiter,
@@ -108,7 +108,7 @@ async def _post_init(application: App) -> None:
     bot.set_update_sink(functools.partial(staffdesk.store_updates, desk))
     for raw in await staffdesk.unhandled_updates(desk):
         # Fetched before a crash but never handled: handle now, before anything new.
-        await application.update_queue.put(Update.de_json(raw, bot))
+        await application.update_queue.put(bot.parse_update(raw))
     await _register_commands(application, texts)
     await scheduler.rebuild(application)
     sender.start()

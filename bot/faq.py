@@ -23,6 +23,7 @@ from bot.parsing.types import ParsedRequest
 from bot.services import Desk
 from storage import notices as notice_repo
 from storage import outbox, people, tickets
+from storage.db import Tx
 
 log = logging.getLogger(__name__)
 
@@ -193,10 +194,11 @@ async def respond(desk: Desk, incoming: Incoming, *, force: bool = False) -> boo
     if not force and not is_faq_question(desk, incoming, found):
         return False
     locale = desk.config.locale if incoming.is_group else incoming.locale
-    async with desk.db.transaction() as tx:
+
+    async def answer(tx: Tx) -> bool:
         now = desk.now()
         if not await people.claim_update(tx, incoming.update_id, now):
-            return True  # a redelivery: answered the first time
+            return False
         await people.upsert_person(
             tx, incoming.user_id, incoming.display_name, incoming.username, incoming.locale
         )
@@ -240,6 +242,12 @@ async def respond(desk: Desk, incoming: Incoming, *, force: bool = False) -> boo
             ),
             now,
         )
+        return True
+
+    answered = await desk.db.write(answer)
+    desk.claim(incoming.update_id)
+    if not answered:
+        return True  # a redelivery: answered the first time
     desk.wake_outbox()
     log.info("faq: %s (score %.2f)", "answered" if found.good else "offered a person", found.score)
     return True
@@ -254,7 +262,8 @@ class AskResult:
 
 async def ask_person(desk: Desk, actor: Actor, draft_id: int) -> AskResult:
     """The "ask a person" button: file the parked question as a health ticket, once."""
-    async with desk.db.transaction() as tx:
+
+    async def file_question(tx: Tx) -> AskResult:
         draft = await tickets.get_draft(tx, draft_id)
         if draft is None:
             return AskResult(False, _answer(desk, actor, "unknown_draft"))
@@ -263,8 +272,12 @@ async def ask_person(desk: Desk, actor: Actor, draft_id: int) -> AskResult:
         if not await notice_repo.unpark_faq_draft(tx, draft.id):
             return AskResult(False, _answer(desk, actor, "draft_used", id=draft.ticket_id))
         ticket = await intake.file_draft(tx, desk, draft, CATEGORY, actor.locale)
-    desk.wake_outbox()
-    return AskResult(True, _answer(desk, actor, "filed", id=ticket.id), ticket)
+        return AskResult(True, _answer(desk, actor, "filed", id=ticket.id), ticket)
+
+    result = await desk.db.write(file_question)
+    if result.ok:
+        desk.wake_outbox()
+    return result
 
 
 def _answer(desk: Desk, actor: Actor, code: str, **context: object) -> str:
