@@ -149,6 +149,25 @@ def rows(raw: dict[str, Any]) -> list[Row]:
                 r["p99_ratio"] <= 2,
             ),
         ]
+        same = r.get("bare_same_output")
+        if same is not None:
+            label = f"intake vs bare sending the desk's 2 messages ({r['n']} msgs)"
+            table += [
+                Row(
+                    label,
+                    "updates/s",
+                    _n(full["updates_per_s"]),
+                    _n(same["updates_per_s"]),
+                    _n(r["same_output_throughput_ratio"], 3),
+                ),
+                Row(
+                    label,
+                    "p99 latency ms",
+                    _n(full["p99_ms"]),
+                    _n(same["p99_ms"]),
+                    _n(r["same_output_p99_ratio"], 2),
+                ),
+            ]
     for r in raw.get("broadcast", []):
         faults = f" + {r['fault_rate']:.0%} 429" if r["fault_rate"] else ""
         label = f"broadcast ({r['n']} DMs{faults})"
@@ -253,6 +272,9 @@ def ratios(raw: dict[str, Any]) -> dict[str, float]:
     if "intake" in raw:
         found["intake_throughput"] = raw["intake"]["throughput_ratio"]
         found["intake_p99"] = raw["intake"]["p99_ratio"]
+        if "same_output_throughput_ratio" in raw["intake"]:
+            found["intake_same_output_throughput"] = raw["intake"]["same_output_throughput_ratio"]
+            found["intake_same_output_p99"] = raw["intake"]["same_output_p99_ratio"]
     for r in raw.get("broadcast", []):
         suffix = f"_429_{r['fault_rate']:g}" if r["fault_rate"] else ""
         found[f"broadcast_{r['n']}{suffix}_time"] = r["time_ratio"]

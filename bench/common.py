@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, ContextTypes, MessageHandler, TypeHandler, filters
 from telegram.request import BaseRequest
 
@@ -208,10 +208,61 @@ def build_full(settings: Settings, request: BaseRequest | None, step: dt.timedel
     return application
 
 
-def build_bare(token: str, db_path: Path, request: BaseRequest | None) -> BareApp:
+@dataclass(frozen=True, slots=True)
+class SentShape:
+    """A message as the desk sent it: where, what, which buttons (replayed by a bare bot)."""
+
+    chat_id: int
+    text: str
+    parse_mode: str | None
+    markup: InlineKeyboardMarkup | None
+
+
+def sent_shapes(api: FakeBotApi, since: int = 0) -> list[SentShape]:
+    """The sendMessage calls the emulator has seen, in order, from call number `since`."""
+    shapes: list[SentShape] = []
+    for call in api.calls[since:]:
+        if call.method != "sendMessage":
+            continue
+        params = call.params
+        markup = params.get("reply_markup")
+        if isinstance(markup, str):
+            markup = json.loads(markup)
+        keyboard = None
+        if isinstance(markup, dict) and markup.get("inline_keyboard"):
+            keyboard = InlineKeyboardMarkup(
+                [
+                    [
+                        InlineKeyboardButton(
+                            b["text"], callback_data=b.get("callback_data"), url=b.get("url")
+                        )
+                        for b in row
+                    ]
+                    for row in markup["inline_keyboard"]
+                ]
+            )
+        shapes.append(
+            SentShape(
+                int(params["chat_id"]), str(params["text"]), params.get("parse_mode"), keyboard
+            )
+        )
+    return shapes
+
+
+def build_bare(
+    token: str,
+    db_path: Path,
+    request: BaseRequest | None,
+    replay: list[tuple[SentShape, SentShape]] | None = None,
+) -> BareApp:
     """The baseline: echo each text message and write one SQLite row (same pragmas as the
-    desk's database), the least a bot that stores requests can do."""
+    desk's database), the least a bot that stores requests can do.
+
+    With `replay`, the reply is instead the desk's own acknowledgement (same text, HTML
+    and button, quoting the message) followed by its staff card (same chat, text and
+    buttons), taken in turn: the same Telegram traffic as the desk, without its work."""
     holder: dict[str, aiosqlite.Connection] = {}
+    turn = [0]
 
     async def post_init(app: BareApp) -> None:
         conn = await aiosqlite.connect(str(db_path), isolation_level=None)
@@ -243,7 +294,17 @@ def build_bare(token: str, db_path: Path, request: BaseRequest | None) -> BareAp
                 message.date.isoformat(),
             ),
         )
-        await message.reply_text(message.text, do_quote=True)
+        if replay is None:
+            await message.reply_text(message.text, do_quote=True)
+            return
+        ack, card = replay[turn[0] % len(replay)]
+        turn[0] += 1
+        await message.reply_text(
+            ack.text, parse_mode=ack.parse_mode, reply_markup=ack.markup, do_quote=True
+        )
+        await context.bot.send_message(
+            card.chat_id, card.text, parse_mode=card.parse_mode, reply_markup=card.markup
+        )
 
     builder = Application.builder().token(token).post_init(post_init).post_shutdown(post_shutdown)
     if request is not None:

@@ -9,6 +9,10 @@ acknowledgement and the staff card in its outbox and sends both; the bare bot wr
 SQLite row and echoes the text. Latency is from the message being posted to the bot's reply
 reaching the emulator; throughput counts until all work is done (the desk's outbox empty).
 Targets: throughput ratio >= 0.75, p99 ratio <= 2.
+
+A third run separates the desk's own work from its Telegram traffic: a bare bot that
+answers each message with the desk's recorded acknowledgement and staff card (same texts,
+HTML and buttons, so the emulator and PTB do the same work) instead of an echo.
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import (
+    GROUP,
     START,
     Drive,
+    SentShape,
     build_bare,
     build_full,
     clock_step,
@@ -34,6 +40,7 @@ from bench.common import (
     outbox_drained,
     percentile,
     ratio,
+    sent_shapes,
     start,
     stop,
 )
@@ -53,7 +60,10 @@ def _figures(n: int, total_s: float, latencies: list[float]) -> dict[str, float]
     }
 
 
-async def _full(texts: list[str], n: int, concurrency: int, folder: Path) -> dict[str, Any]:
+async def _full(
+    texts: list[str], n: int, concurrency: int, folder: Path
+) -> tuple[dict[str, Any], list[tuple[SentShape, SentShape]]]:
+    """The desk's figures, and the (acknowledgement, staff card) pairs it sent."""
     config = community_config()
     api = community_api(config)
     clock = FakeClock(START)
@@ -65,26 +75,39 @@ async def _full(texts: list[str], n: int, concurrency: int, folder: Path) -> dic
         drive = Drive(api, texts, concurrency)
         await drive.run(min(WARMUP, n))
         await outbox_drained(app)
-        sends_before = len(api.sent)
+        sends_before, calls_before = len(api.sent), len(api.calls)
         gc.collect()
         began = time.perf_counter()
         await drive.run(n, offset=WARMUP)
         await outbox_drained(app)
         total = time.perf_counter() - began
+        shapes = sent_shapes(api, calls_before)
         figures = _figures(n, total, drive.latencies)
         desk = app.bot_data.require_desk()
         async with desk.db.reading() as tx:
             figures["tickets"] = int(await tx.scalar("SELECT COUNT(*) FROM tickets"))
         figures["sends_per_update"] = round((len(api.sent) - sends_before) / n, 2)
-        return figures
+        acks = [shape for shape in shapes if shape.chat_id == GROUP]
+        cards = [shape for shape in shapes if shape.chat_id != GROUP]
+        return figures, list(zip(acks, cards, strict=False))
     finally:
         await stop(app)
 
 
-async def _bare(texts: list[str], n: int, concurrency: int, folder: Path) -> dict[str, Any]:
+async def _bare(
+    texts: list[str],
+    n: int,
+    concurrency: int,
+    folder: Path,
+    replay: list[tuple[SentShape, SentShape]] | None = None,
+) -> dict[str, Any]:
     config = community_config()
     api = community_api(config)
-    app = build_bare(api.token, folder / "bare.sqlite3", InProcessRequest(api))
+    for member in config.staff:  # the replayed staff cards go to them
+        if member.telegram_id is not None:
+            api.user_starts(member.telegram_id)
+    name = "bare.sqlite3" if replay is None else "bare-replay.sqlite3"
+    app = build_bare(api.token, folder / name, InProcessRequest(api), replay)
     await start(app)
     try:
         drive = Drive(api, texts, concurrency)
@@ -106,16 +129,23 @@ async def _run(n: int, concurrency: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-intake-") as name:
         folder = Path(name)
         bare = await _bare(texts, n, concurrency, folder)
-        full = await _full(texts, n, concurrency, folder)
+        full, sent = await _full(texts, n, concurrency, folder)
+        same = await _bare(texts, n, concurrency, folder, replay=sent)
     return {
         "n": n,
         "concurrency": concurrency,
         "texts": len(texts),
         "full": full,
         "bare": bare,
+        "bare_same_output": same,
         "throughput_ratio": round(ratio(full["updates_per_s"], bare["updates_per_s"]), 3),
         "p99_ratio": round(ratio(full["p99_ms"], bare["p99_ms"]), 3),
         "p50_ratio": round(ratio(full["p50_ms"], bare["p50_ms"]), 3),
+        # The desk against a bare bot sending the same messages: the cost of its own work.
+        "same_output_throughput_ratio": round(
+            ratio(full["updates_per_s"], same["updates_per_s"]), 3
+        ),
+        "same_output_p99_ratio": round(ratio(full["p99_ms"], same["p99_ms"]), 3),
     }
 
 

@@ -37,6 +37,10 @@ def test_intake_compares_the_desk_with_a_bare_bot(raw: dict[str, Any]) -> None:
     assert result["full"]["tickets"] >= 12
     assert result["full"]["sends_per_update"] >= 2
     assert result["bare"]["sends_per_update"] == 1
+    # The third run replays the desk's own messages: its two per update, nothing more.
+    same = result["bare_same_output"]
+    assert same["updates"] == 12 and same["sends_per_update"] == 2
+    assert {"same_output_throughput_ratio", "same_output_p99_ratio"} <= result.keys()
 
 
 def test_broadcast_delivers_everything_once_even_with_429s(raw: dict[str, Any]) -> None:
