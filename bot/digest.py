@@ -22,7 +22,7 @@ from bot.models import Attachment, Outgoing
 from bot.services import Desk
 from storage import outbox
 from storage import stats as repo
-from storage.db import from_db_time
+from storage.db import Tx, from_db_time
 
 if TYPE_CHECKING:  # only for annotations: this module stays free of Telegram at run time
     from bot.context import App, BotData, Context
@@ -194,11 +194,15 @@ async def _chart_data(desk: Desk, period: stats.Period) -> ChartData:
     zone = desk.config.timezone
     days = [period.first_day + dt.timedelta(days=n) for n in range(period.days)]
     boundaries = [stats.local_midnight(day, zone) for day in days] + [period.end]
-    async with desk.db.reading() as tx:
+
+    async def chart_counts(tx: Tx) -> tuple[list[repo.DayCount], list[int]]:
         daily = await repo.daily_counts(tx, boundaries)
         resolve_counts = await repo.resolve_time_histogram(
             tx, period.start, period.end, RESOLVE_EDGES
         )
+        return daily, resolve_counts
+
+    daily, resolve_counts = await desk.db.read(chart_counts)
     font = await asyncio.to_thread(_cjk_font)
     locale = desk.config.locale if font or desk.config.locale == "en" else "en"
     per_category: dict[str, list[int]] = {}
@@ -222,14 +226,21 @@ async def _chart_data(desk: Desk, period: stats.Period) -> ChartData:
     )
 
 
+_Listed = tuple[int, list[repo.TicketLine]]  # how many in all, and the first LIST_LIMIT
+
+
 async def weekly_text(desk: Desk, period: stats.Period) -> str:
     figures = await stats.compute(desk, period)
     locale = desk.config.locale
-    async with desk.db.reading() as tx:
-        overdue_total, overdue = await repo.overdue(tx, period.start, period.end, limit=LIST_LIMIT)
-        low_total, low = await repo.low_rated(
+
+    async def overdue_and_low_rated(tx: Tx) -> tuple[_Listed, _Listed]:
+        overdue = await repo.overdue(tx, period.start, period.end, limit=LIST_LIMIT)
+        low = await repo.low_rated(
             tx, period.start, period.end, max_rating=LOW_RATED_MAX, limit=LIST_LIMIT
         )
+        return overdue, low
+
+    (overdue_total, overdue), (low_total, low) = await desk.db.read(overdue_and_low_rated)
     return desk.texts.render(
         locale,
         "digest_weekly",
@@ -250,17 +261,22 @@ async def send_weekly(desk: Desk, charts: Path) -> bool:
     if not settings.weekly or chat is None:
         return False
     period = due_week(settings, desk.now(), desk.config.timezone)
-    async with desk.db.reading() as tx:
+
+    async def weekly_needed(tx: Tx) -> bool:
         if await repo.run_recorded(tx, WEEKLY, period.key):
             return False
-        if not await repo.any_ticket_before(tx, period.end):
-            return False  # the desk was not in use yet: nothing to report
+        # False when the desk was not in use yet: nothing to report.
+        return await repo.any_ticket_before(tx, period.end)
+
+    if not await desk.db.read(weekly_needed):
+        return False
     text = await weekly_text(desk, period)
     chart_path = charts / f"digest-{period.key}.png"
     await asyncio.to_thread(render_chart, chart_path, await _chart_data(desk, period))
     caption = desk.texts.render(desk.config.locale, "digest_chart", part="caption", period=period)
     now = desk.now()
-    async with desk.db.transaction() as tx:
+
+    async def record_and_queue_weekly(tx: Tx) -> bool:
         if not await repo.record_run(tx, WEEKLY, period.key, now):
             return False  # another run got there first
         base = f"digest:{period.key}:{chat}"
@@ -272,6 +288,10 @@ async def send_weekly(desk: Desk, charts: Path) -> bool:
             key=f"{base}:chart", chat_id=chat, text=caption, attachment=photo, purpose="digest"
         )
         await outbox.enqueue(tx, chart, now)
+        return True
+
+    if not await desk.db.write(record_and_queue_weekly):
+        return False
     desk.wake_outbox()
     return True
 
@@ -309,14 +329,18 @@ async def send_monthly(desk: Desk) -> bool:
     if not settings.monthly or not chats:
         return False
     period = due_month(settings, desk.now(), desk.config.timezone)
-    async with desk.db.reading() as tx:
+
+    async def monthly_needed(tx: Tx) -> bool:
         if await repo.run_recorded(tx, MONTHLY, period.key):
             return False
-        if not await repo.any_ticket_before(tx, period.end):
-            return False
+        return await repo.any_ticket_before(tx, period.end)
+
+    if not await desk.db.read(monthly_needed):
+        return False
     text, received = await monthly_text(desk, period)
     now = desk.now()
-    async with desk.db.transaction() as tx:
+
+    async def record_and_queue_monthly(tx: Tx) -> bool:
         if not await repo.record_run(tx, MONTHLY, period.key, now):
             return False
         if received == 0:
@@ -324,6 +348,10 @@ async def send_monthly(desk: Desk) -> bool:
         for chat in chats:
             message = Outgoing(key=f"summary:{period.key}:{chat}", chat_id=chat, text=text)
             await outbox.enqueue(tx, message, now)
+        return True
+
+    if not await desk.db.write(record_and_queue_monthly):
+        return False
     desk.wake_outbox()
     return True
 

@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from bot import audience, notify, routing
@@ -98,16 +99,20 @@ async def disarm(tx: Tx, ticket_id: int) -> None:
 
 async def run_due(desk: Desk) -> int:
     """Fire every escalation step whose clock ran out; returns how many fired."""
-    async with desk.db.reading() as tx:
-        due = await escalations.due(tx, desk.now())
+    due = await desk.db.read(lambda tx: escalations.due(tx, desk.now()))
+
+    async def fire_if_still_due(tx: Tx, *, ticket_id: int, step: int, repeats: int) -> int:
+        # Re-read inside the transaction: another task may have moved it already.
+        state = await escalations.current(tx, ticket_id)
+        if state is None or (state[0], state[1]) != (step, repeats) or state[2] > desk.now():
+            return 0
+        return await _fire(tx, desk, ticket_id, step, repeats)
+
     fired = 0
     for ticket_id, step, repeats in due:
-        async with desk.db.transaction() as tx:
-            # Re-read inside the transaction: another task may have moved it already.
-            state = await escalations.current(tx, ticket_id)
-            if state is None or (state[0], state[1]) != (step, repeats) or state[2] > desk.now():
-                continue
-            fired += await _fire(tx, desk, ticket_id, step, repeats)
+        fired += await desk.db.write(
+            partial(fire_if_still_due, ticket_id=ticket_id, step=step, repeats=repeats)
+        )
     if fired:
         desk.wake_outbox()
     return fired
@@ -241,8 +246,9 @@ async def remind_deadlines(desk: Desk) -> int:
     """A heads-up to the assignee some hours before the resolution deadline (once)."""
     now = desk.now()
     soon = now + dt.timedelta(hours=desk.config.sla.remind_before_hours)
-    sent = 0
-    async with desk.db.transaction() as tx:
+
+    async def queue_reminders(tx: Tx) -> int:
+        sent = 0
         contacts = await staff_contacts(tx, desk)
         for ticket in await escalations.needing_reminder(tx, soon, now):
             assert ticket.resolve_due_at is not None
@@ -259,6 +265,9 @@ async def remind_deadlines(desk: Desk) -> int:
             if message is not None:
                 await outbox.enqueue(tx, message, now)
                 sent += 1
+        return sent
+
+    sent = await desk.db.write(queue_reminders)
     if sent:
         desk.wake_outbox()
     return sent
@@ -267,8 +276,9 @@ async def remind_deadlines(desk: Desk) -> int:
 async def follow_ups(desk: Desk) -> int:
     """Tickets handed to an outside agency: remind the assignee on the follow-up date."""
     now = desk.now()
-    sent = 0
-    async with desk.db.transaction() as tx:
+
+    async def queue_follow_ups(tx: Tx) -> int:
+        sent = 0
         contacts = await staff_contacts(tx, desk)
         for ticket in await escalations.follow_ups_due(tx, now):
             await tickets.update_ticket(tx, ticket.id, follow_up_at=None)
@@ -280,6 +290,9 @@ async def follow_ups(desk: Desk) -> int:
             if message is not None:
                 await outbox.enqueue(tx, message, now)
                 sent += 1
+        return sent
+
+    sent = await desk.db.write(queue_follow_ups)
     if sent:
         desk.wake_outbox()
     return sent
@@ -330,8 +343,7 @@ def _staff_message(
 
 
 async def overdue_list(desk: Desk) -> list[Ticket]:
-    async with desk.db.reading() as tx:
-        return await escalations.overdue(tx, desk.now())
+    return await desk.db.read(lambda tx: escalations.overdue(tx, desk.now()))
 
 
 async def report_overdue(desk: Desk) -> bool:
@@ -340,7 +352,9 @@ async def report_overdue(desk: Desk) -> bool:
     local = desk.local(now)
     if local.time() < desk.config.sla.overdue_report_time:
         return False
-    async with desk.db.transaction() as tx:
+
+    async def queue_overdue_report(tx: Tx) -> bool:
+        """False when nothing is overdue or today's report was already claimed."""
         found = await escalations.overdue(tx, now)
         if not found or not await escalations.claim_daily(tx, "overdue", local.date(), now):
             return False
@@ -348,6 +362,10 @@ async def report_overdue(desk: Desk) -> bool:
         keys = [s.key for s in desk.config.supervisors()]
         for message in _overdue_messages(desk, contacts, keys, found, local.date()):
             await outbox.enqueue(tx, message, now)
+        return True
+
+    if not await desk.db.write(queue_overdue_report):
+        return False
     desk.wake_outbox()
     return True
 

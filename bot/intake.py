@@ -481,7 +481,9 @@ async def press_draft(
     desk: Desk, user_id: int, locale: str, draft_id: int, action: str, arg: str | None
 ) -> DraftAnswer:
     """A button on the confirm prompt. Only the reporter may press; a used prompt is stale."""
-    async with desk.db.transaction() as tx:
+
+    async def act_on_draft(tx: Tx) -> DraftAnswer | Ticket:
+        """The answer, or the ticket when the press filed the draft."""
         draft = await tickets.get_draft(tx, draft_id)
         if draft is None:
             return DraftAnswer(False, _answer(desk, locale, "unknown_draft"))
@@ -500,7 +502,11 @@ async def press_draft(
         category = arg if action == "cat" and arg in CATEGORIES else draft.category
         if category == NOT_A_REQUEST:
             category = "other"
-        ticket = await file_draft(tx, desk, draft, category, locale)
+        return await file_draft(tx, desk, draft, category, locale)
+
+    ticket = await desk.db.write(act_on_draft)
+    if isinstance(ticket, DraftAnswer):
+        return ticket
     desk.wake_outbox()
     return DraftAnswer(True, _answer(desk, locale, "filed", id=ticket.id), ticket=ticket)
 

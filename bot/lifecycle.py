@@ -180,34 +180,37 @@ def _may_handle(desk: Desk, member: StaffMember, ticket: Ticket) -> bool:
 
 
 async def accept(desk: Desk, actor: Actor, ticket_id: int) -> Outcome:
-    try:
-        async with desk.db.transaction() as tx:
-            member = await _staff(tx, desk, actor)
-            ticket = await _load(tx, ticket_id)
-            if ticket.state is S.ACCEPTED:
-                code = "already_yours" if ticket.assignee_key == member.key else "taken"
-                raise TransitionError(code, ticket)
-            if not _may_handle(desk, member, ticket):
-                raise TransitionError("not_your_team", ticket)
-            now = desk.now()
-            ticket = await _move(tx, ticket, S.ACCEPTED, assignee_key=member.key, accepted_at=now)
-            event_id = await tickets.add_event(
-                tx, ticket.id, "accepted", now, actor_id=actor.user_id, actor_key=member.key
-            )
-            await escalation.disarm(tx, ticket.id)
-            await _queue(
+    async def accept_ticket(tx: Tx) -> Ticket:
+        member = await _staff(tx, desk, actor)
+        ticket = await _load(tx, ticket_id)
+        if ticket.state is S.ACCEPTED:
+            code = "already_yours" if ticket.assignee_key == member.key else "taken"
+            raise TransitionError(code, ticket)
+        if not _may_handle(desk, member, ticket):
+            raise TransitionError("not_your_team", ticket)
+        now = desk.now()
+        ticket = await _move(tx, ticket, S.ACCEPTED, assignee_key=member.key, accepted_at=now)
+        event_id = await tickets.add_event(
+            tx, ticket.id, "accepted", now, actor_id=actor.user_id, actor_key=member.key
+        )
+        await escalation.disarm(tx, ticket.id)
+        await _queue(
+            tx,
+            desk,
+            await audience.reporter_and_followers(
                 tx,
                 desk,
-                await audience.reporter_and_followers(
-                    tx,
-                    desk,
-                    ticket,
-                    key=f"ev{event_id}:accepted",
-                    template="notice_accepted",
-                    staff_name=member.name,
-                    staff_role=member.role,
-                ),
-            )
+                ticket,
+                key=f"ev{event_id}:accepted",
+                template="notice_accepted",
+                staff_name=member.name,
+                staff_role=member.role,
+            ),
+        )
+        return ticket
+
+    try:
+        ticket = await desk.db.write(accept_ticket)
     except TransitionError as error:
         return _refuse(desk, actor, error)
     desk.wake_outbox()
@@ -215,20 +218,22 @@ async def accept(desk: Desk, actor: Actor, ticket_id: int) -> Outcome:
 
 
 async def decline(desk: Desk, actor: Actor, ticket_id: int) -> Outcome:
+    async def decline_and_reroute(tx: Tx) -> Ticket:
+        member = await _staff(tx, desk, actor)
+        ticket = await _load(tx, ticket_id)
+        if ticket.assignee_key != member.key or ticket.state is not S.ASSIGNED:
+            code = "taken" if ticket.state is S.ACCEPTED else "not_assignee"
+            if ticket.state not in (S.ASSIGNED, S.ACCEPTED):
+                code = f"stale_{ticket.state.value}"
+            raise TransitionError(code, ticket)
+        await tickets.add_decline(tx, ticket.id, member.key)
+        await tickets.add_event(
+            tx, ticket.id, "declined", desk.now(), actor_id=actor.user_id, actor_key=member.key
+        )
+        return await route(tx, desk, ticket, reason="declined")
+
     try:
-        async with desk.db.transaction() as tx:
-            member = await _staff(tx, desk, actor)
-            ticket = await _load(tx, ticket_id)
-            if ticket.assignee_key != member.key or ticket.state is not S.ASSIGNED:
-                code = "taken" if ticket.state is S.ACCEPTED else "not_assignee"
-                if ticket.state not in (S.ASSIGNED, S.ACCEPTED):
-                    code = f"stale_{ticket.state.value}"
-                raise TransitionError(code, ticket)
-            await tickets.add_decline(tx, ticket.id, member.key)
-            await tickets.add_event(
-                tx, ticket.id, "declined", desk.now(), actor_id=actor.user_id, actor_key=member.key
-            )
-            ticket = await route(tx, desk, ticket, reason="declined")
+        ticket = await desk.db.write(decline_and_reroute)
     except TransitionError as error:
         return _refuse(desk, actor, error)
     desk.wake_outbox()
@@ -237,15 +242,19 @@ async def decline(desk: Desk, actor: Actor, ticket_id: int) -> Outcome:
 
 async def begin_resolve(desk: Desk, actor: Actor, ticket_id: int, kind: str = "fixed") -> Outcome:
     """Resolving asks for a short result note first; the next message is that note."""
+
+    async def ask_for_note(tx: Tx) -> Ticket:
+        member = await _staff(tx, desk, actor)
+        ticket = await _load(tx, ticket_id)
+        if ticket.state is not S.ACCEPTED:
+            raise TransitionError(f"stale_{ticket.state.value}", ticket)
+        if ticket.assignee_key != member.key and not member.supervisor:
+            raise TransitionError("not_assignee", ticket)
+        await people.set_pending(tx, actor.user_id, f"resolve:{kind}", ticket.id, desk.now())
+        return ticket
+
     try:
-        async with desk.db.transaction() as tx:
-            member = await _staff(tx, desk, actor)
-            ticket = await _load(tx, ticket_id)
-            if ticket.state is not S.ACCEPTED:
-                raise TransitionError(f"stale_{ticket.state.value}", ticket)
-            if ticket.assignee_key != member.key and not member.supervisor:
-                raise TransitionError("not_assignee", ticket)
-            await people.set_pending(tx, actor.user_id, f"resolve:{kind}", ticket.id, desk.now())
+        ticket = await desk.db.write(ask_for_note)
     except TransitionError as error:
         return _refuse(desk, actor, error)
     return Outcome(answer=answer(desk, actor, f"ask_note_{kind}", id=ticket.id), ticket=ticket)
@@ -264,39 +273,42 @@ async def resolve(
     *,
     kind: str = "fixed",
 ) -> Outcome:
+    async def resolve_ticket(tx: Tx) -> Ticket:
+        member = await _staff(tx, desk, actor)
+        ticket = await _load(tx, ticket_id)
+        if ticket.state is S.ACCEPTED and not (
+            ticket.assignee_key == member.key or member.supervisor
+        ):
+            raise TransitionError("not_assignee", ticket)
+        now = desk.now()
+        follow_up = follow_up_date(desk, note, now) if kind == "referred" else None
+        ticket = await _move(
+            tx,
+            ticket,
+            S.RESOLVED,
+            resolved_at=now,
+            resolution_note=note,
+            resolution_kind=kind,
+            follow_up_at=follow_up,
+        )
+        event_id = await tickets.add_event(
+            tx,
+            ticket.id,
+            "resolved" if kind == "fixed" else kind,
+            now,
+            actor_id=actor.user_id,
+            actor_key=member.key,
+            note=note,
+        )
+        if photo is not None:
+            await tickets.add_attachment(
+                tx, photo, now, ticket_id=ticket.id, added_by=actor.user_id
+            )
+        await _queue(tx, desk, await _resolution_notices(tx, desk, ticket, event_id, photo))
+        return ticket
+
     try:
-        async with desk.db.transaction() as tx:
-            member = await _staff(tx, desk, actor)
-            ticket = await _load(tx, ticket_id)
-            if ticket.state is S.ACCEPTED and not (
-                ticket.assignee_key == member.key or member.supervisor
-            ):
-                raise TransitionError("not_assignee", ticket)
-            now = desk.now()
-            follow_up = follow_up_date(desk, note, now) if kind == "referred" else None
-            ticket = await _move(
-                tx,
-                ticket,
-                S.RESOLVED,
-                resolved_at=now,
-                resolution_note=note,
-                resolution_kind=kind,
-                follow_up_at=follow_up,
-            )
-            event_id = await tickets.add_event(
-                tx,
-                ticket.id,
-                "resolved" if kind == "fixed" else kind,
-                now,
-                actor_id=actor.user_id,
-                actor_key=member.key,
-                note=note,
-            )
-            if photo is not None:
-                await tickets.add_attachment(
-                    tx, photo, now, ticket_id=ticket.id, added_by=actor.user_id
-                )
-            await _queue(tx, desk, await _resolution_notices(tx, desk, ticket, event_id, photo))
+        ticket = await desk.db.write(resolve_ticket)
     except TransitionError as error:
         return _refuse(desk, actor, error)
     desk.wake_outbox()
@@ -341,27 +353,28 @@ async def _resolution_notices(
 async def rate(
     desk: Desk, actor: Actor, ticket_id: int, stars: int, *, in_private: bool = False
 ) -> Outcome:
+    async def rate_ticket(tx: Tx) -> Ticket:
+        ticket = await _load(tx, ticket_id)
+        if ticket.reporter_id != actor.user_id:
+            raise TransitionError("not_reporter", ticket)
+        now = desk.now()
+        if ticket.rating is not None:
+            ticket = await _change_rating(tx, desk, ticket, stars, now)
+        else:
+            if ticket.state is not S.RESOLVED:
+                raise TransitionError(f"stale_{ticket.state.value}", ticket)
+            ticket = await _move(tx, ticket, S.CLOSED, rating=stars, rated_at=now, closed_at=now)
+        event_id = await tickets.add_event(
+            tx, ticket.id, "rated", now, actor_id=actor.user_id, note=str(stars)
+        )
+        if stars <= LOW_RATING and ticket.state is S.CLOSED:
+            ticket = await _reopen_for_low_rating(tx, desk, ticket, event_id, stars)
+        if in_private:  # a comment can only be typed where we can read it
+            await people.set_pending(tx, actor.user_id, "rating_comment", ticket.id, now)
+        return ticket
+
     try:
-        async with desk.db.transaction() as tx:
-            ticket = await _load(tx, ticket_id)
-            if ticket.reporter_id != actor.user_id:
-                raise TransitionError("not_reporter", ticket)
-            now = desk.now()
-            if ticket.rating is not None:
-                ticket = await _change_rating(tx, desk, ticket, stars, now)
-            else:
-                if ticket.state is not S.RESOLVED:
-                    raise TransitionError(f"stale_{ticket.state.value}", ticket)
-                ticket = await _move(
-                    tx, ticket, S.CLOSED, rating=stars, rated_at=now, closed_at=now
-                )
-            event_id = await tickets.add_event(
-                tx, ticket.id, "rated", now, actor_id=actor.user_id, note=str(stars)
-            )
-            if stars <= LOW_RATING and ticket.state is S.CLOSED:
-                ticket = await _reopen_for_low_rating(tx, desk, ticket, event_id, stars)
-            if in_private:  # a comment can only be typed where we can read it
-                await people.set_pending(tx, actor.user_id, "rating_comment", ticket.id, now)
+        ticket = await desk.db.write(rate_ticket)
     except TransitionError as error:
         return _refuse(desk, actor, error)
     desk.wake_outbox()
@@ -416,7 +429,7 @@ async def _alert_supervisor(
 
 
 async def add_comment(desk: Desk, actor: Actor, ticket_id: int, comment: str) -> Outcome:
-    async with desk.db.transaction() as tx:
+    async def save_comment(tx: Tx) -> Outcome:
         ticket = await tickets.get_ticket(tx, ticket_id)
         if ticket is None or ticket.reporter_id != actor.user_id:
             return Outcome(ok=False)
@@ -433,27 +446,32 @@ async def add_comment(desk: Desk, actor: Actor, ticket_id: int, comment: str) ->
                 template="supervisor_comment",
                 comment=comment,
             )
-    desk.wake_outbox()
-    return Outcome(answer=answer(desk, actor, "comment_saved", id=ticket_id), ticket=updated)
+        return Outcome(answer=answer(desk, actor, "comment_saved", id=ticket_id), ticket=updated)
+
+    outcome = await desk.db.write(save_comment)
+    if outcome.ok:
+        desk.wake_outbox()
+    return outcome
 
 
 async def cancel(desk: Desk, actor: Actor, ticket_id: int) -> Outcome:
+    async def cancel_ticket(tx: Tx) -> Ticket:
+        ticket = await _load(tx, ticket_id)
+        if ticket.reporter_id != actor.user_id:
+            raise TransitionError("not_reporter", ticket)
+        previous = ticket.assignee_key
+        ticket = await _move(tx, ticket, S.CANCELLED, closed_at=desk.now())
+        await escalation.disarm(tx, ticket.id)
+        event_id = await tickets.add_event(
+            tx, ticket.id, "cancelled", desk.now(), actor_id=actor.user_id
+        )
+        if previous is not None:
+            contacts = await staff_contacts(tx, desk)
+            await _queue(tx, desk, _cancel_notice(desk, contacts.get(previous), ticket, event_id))
+        return ticket
+
     try:
-        async with desk.db.transaction() as tx:
-            ticket = await _load(tx, ticket_id)
-            if ticket.reporter_id != actor.user_id:
-                raise TransitionError("not_reporter", ticket)
-            previous = ticket.assignee_key
-            ticket = await _move(tx, ticket, S.CANCELLED, closed_at=desk.now())
-            await escalation.disarm(tx, ticket.id)
-            event_id = await tickets.add_event(
-                tx, ticket.id, "cancelled", desk.now(), actor_id=actor.user_id
-            )
-            if previous is not None:
-                contacts = await staff_contacts(tx, desk)
-                await _queue(
-                    tx, desk, _cancel_notice(desk, contacts.get(previous), ticket, event_id)
-                )
+        ticket = await desk.db.write(cancel_ticket)
     except TransitionError as error:
         return _refuse(desk, actor, error)
     desk.wake_outbox()
@@ -480,33 +498,36 @@ def _cancel_notice(
 
 
 async def assign(desk: Desk, actor: Actor, ticket_id: int, target_key: str) -> Outcome:
+    async def assign_ticket(tx: Tx) -> tuple[Ticket, StaffMember]:
+        member = await _staff(tx, desk, actor)
+        ticket = await _load(tx, ticket_id)
+        if not (member.supervisor or member.admin or member.key == ticket.assignee_key):
+            raise TransitionError("not_supervisor", ticket)
+        target = desk.config.staff_by_key(target_key)
+        if target is None:
+            raise TransitionError("unknown_staff", ticket)
+        now = desk.now()
+        ticket = await _move(tx, ticket, S.ASSIGNED, assignee_key=target.key, assigned_at=now)
+        event_id = await tickets.add_event(
+            tx,
+            ticket.id,
+            "assigned",
+            now,
+            actor_id=actor.user_id,
+            actor_key=target.key,
+            note=member.key,
+        )
+        contacts = await staff_contacts(tx, desk)
+        attachments = await tickets.attachments_for(tx, ticket.id)
+        await _queue(
+            tx,
+            desk,
+            notify.staff_card(desk, ticket, contacts[target.key], event_id, attachments),
+        )
+        return ticket, target
+
     try:
-        async with desk.db.transaction() as tx:
-            member = await _staff(tx, desk, actor)
-            ticket = await _load(tx, ticket_id)
-            if not (member.supervisor or member.admin or member.key == ticket.assignee_key):
-                raise TransitionError("not_supervisor", ticket)
-            target = desk.config.staff_by_key(target_key)
-            if target is None:
-                raise TransitionError("unknown_staff", ticket)
-            now = desk.now()
-            ticket = await _move(tx, ticket, S.ASSIGNED, assignee_key=target.key, assigned_at=now)
-            event_id = await tickets.add_event(
-                tx,
-                ticket.id,
-                "assigned",
-                now,
-                actor_id=actor.user_id,
-                actor_key=target.key,
-                note=member.key,
-            )
-            contacts = await staff_contacts(tx, desk)
-            attachments = await tickets.attachments_for(tx, ticket.id)
-            await _queue(
-                tx,
-                desk,
-                notify.staff_card(desk, ticket, contacts[target.key], event_id, attachments),
-            )
+        ticket, target = await desk.db.write(assign_ticket)
     except TransitionError as error:
         return _refuse(desk, actor, error)
     desk.wake_outbox()
@@ -518,13 +539,16 @@ async def assign(desk: Desk, actor: Actor, ticket_id: int, target_key: str) -> O
 async def close_unrated(desk: Desk) -> int:
     """Resolved tickets nobody rated close after the configured days (run by a job)."""
     cutoff = desk.now() - dt.timedelta(days=desk.config.sla.close_unrated_after_days)
-    closed = 0
-    async with desk.db.transaction() as tx:
+
+    async def close_stale_resolved(tx: Tx) -> int:
+        closed = 0
         for ticket in await tickets.resolved_unrated_before(tx, cutoff):
             await _move(tx, ticket, S.CLOSED, closed_at=desk.now())
             await tickets.add_event(tx, ticket.id, "closed", desk.now(), note="unrated")
             closed += 1
-    return closed
+        return closed
+
+    return await desk.db.write(close_stale_resolved)
 
 
 async def pending_input(
@@ -577,50 +601,54 @@ def follow_up_date(desk: Desk, note: str, now: dt.datetime) -> dt.datetime:
 async def merge(desk: Desk, actor: Actor, source_id: int, target_id: int) -> Outcome:
     """`source` was the same problem as `target`: its reporter (and followers) follow
     `target` from now on, and `source` is closed as merged."""
-    try:
-        async with desk.db.transaction() as tx:
-            member = await _staff(tx, desk, actor)
-            source = await _load(tx, source_id)
-            target = await _load(tx, target_id)
-            if source.id == target.id or not source.is_open or not target.is_open:
-                raise TransitionError("stale_changed", source)
-            if not (member.supervisor or member.admin or member.key == target.assignee_key):
-                raise TransitionError("not_supervisor", target)
-            now = desk.now()
-            await escalations.move_followers(tx, source.id, target.id)
-            await escalations.add_follower(
-                tx,
-                Follower(
-                    ticket_id=target.id,
-                    user_id=source.reporter_id,
-                    display_name=source.reporter_name,
-                    chat_id=source.origin_chat_id,
-                    message_id=source.origin_message_id,
-                    is_group=source.origin_is_group,
-                ),
-                source.text,
-                now,
-            )
-            source = await _move(tx, source, S.CANCELLED, closed_at=now, parent_id=target.id)
-            await escalation.disarm(tx, source.id)
-            event_id = await tickets.add_event(
-                tx, source.id, "merged", now, actor_id=actor.user_id, note=str(target.id)
-            )
-            await tickets.add_event(
-                tx, target.id, "merged", now, actor_id=actor.user_id, note=str(source.id)
-            )
-            await _queue(
+
+    async def merge_into_target(tx: Tx) -> Ticket:
+        member = await _staff(tx, desk, actor)
+        source = await _load(tx, source_id)
+        target = await _load(tx, target_id)
+        if source.id == target.id or not source.is_open or not target.is_open:
+            raise TransitionError("stale_changed", source)
+        if not (member.supervisor or member.admin or member.key == target.assignee_key):
+            raise TransitionError("not_supervisor", target)
+        now = desk.now()
+        await escalations.move_followers(tx, source.id, target.id)
+        await escalations.add_follower(
+            tx,
+            Follower(
+                ticket_id=target.id,
+                user_id=source.reporter_id,
+                display_name=source.reporter_name,
+                chat_id=source.origin_chat_id,
+                message_id=source.origin_message_id,
+                is_group=source.origin_is_group,
+            ),
+            source.text,
+            now,
+        )
+        source = await _move(tx, source, S.CANCELLED, closed_at=now, parent_id=target.id)
+        await escalation.disarm(tx, source.id)
+        event_id = await tickets.add_event(
+            tx, source.id, "merged", now, actor_id=actor.user_id, note=str(target.id)
+        )
+        await tickets.add_event(
+            tx, target.id, "merged", now, actor_id=actor.user_id, note=str(source.id)
+        )
+        await _queue(
+            tx,
+            desk,
+            await audience.reporter_and_followers(
                 tx,
                 desk,
-                await audience.reporter_and_followers(
-                    tx,
-                    desk,
-                    target,
-                    key=f"ev{event_id}:merged",
-                    template="notice_merged",
-                    source_id=source.id,
-                ),
-            )
+                target,
+                key=f"ev{event_id}:merged",
+                template="notice_merged",
+                source_id=source.id,
+            ),
+        )
+        return target
+
+    try:
+        target = await desk.db.write(merge_into_target)
     except TransitionError as error:
         return _refuse(desk, actor, error)
     desk.wake_outbox()
@@ -634,37 +662,40 @@ async def split(desk: Desk, actor: Actor, ticket_id: int, position: int) -> Outc
     problem after all: give them their own ticket."""
     from bot import intake  # intake files tickets through this module
 
+    async def split_off_follower(tx: Tx) -> Ticket:
+        member = await _staff(tx, desk, actor)
+        ticket = await _load(tx, ticket_id)
+        if not (member.supervisor or member.admin or member.key == ticket.assignee_key):
+            raise TransitionError("not_supervisor", ticket)
+        followers = await escalations.followers_of(tx, ticket.id)
+        if not 1 <= position <= len(followers):
+            raise TransitionError("no_such_follower", ticket)
+        follower, text = followers[position - 1]
+        await escalations.remove_follower(tx, ticket.id, follower.user_id)
+        parsed = desk.parser.parse(text)
+        category = parsed.category if parsed.is_request else ticket.category
+        draft = await intake.new_draft(
+            tx,
+            desk,
+            reporter_id=follower.user_id,
+            reporter_name=follower.display_name,
+            chat_id=follower.chat_id,
+            message_id=follower.message_id,
+            is_group=follower.is_group,
+            text=text,
+            parsed=parsed,
+            category=category,
+        )
+        person = await people.get_person(tx, follower.user_id)
+        locale = person.locale if person else desk.config.locale
+        fresh = await intake.file_draft(tx, desk, draft, category, locale)
+        await tickets.add_event(
+            tx, ticket.id, "split", desk.now(), actor_id=actor.user_id, note=str(fresh.id)
+        )
+        return fresh
+
     try:
-        async with desk.db.transaction() as tx:
-            member = await _staff(tx, desk, actor)
-            ticket = await _load(tx, ticket_id)
-            if not (member.supervisor or member.admin or member.key == ticket.assignee_key):
-                raise TransitionError("not_supervisor", ticket)
-            followers = await escalations.followers_of(tx, ticket.id)
-            if not 1 <= position <= len(followers):
-                raise TransitionError("no_such_follower", ticket)
-            follower, text = followers[position - 1]
-            await escalations.remove_follower(tx, ticket.id, follower.user_id)
-            parsed = desk.parser.parse(text)
-            category = parsed.category if parsed.is_request else ticket.category
-            draft = await intake.new_draft(
-                tx,
-                desk,
-                reporter_id=follower.user_id,
-                reporter_name=follower.display_name,
-                chat_id=follower.chat_id,
-                message_id=follower.message_id,
-                is_group=follower.is_group,
-                text=text,
-                parsed=parsed,
-                category=category,
-            )
-            person = await people.get_person(tx, follower.user_id)
-            locale = person.locale if person else desk.config.locale
-            fresh = await intake.file_draft(tx, desk, draft, category, locale)
-            await tickets.add_event(
-                tx, ticket.id, "split", desk.now(), actor_id=actor.user_id, note=str(fresh.id)
-            )
+        fresh = await desk.db.write(split_off_follower)
     except TransitionError as error:
         return _refuse(desk, actor, error)
     desk.wake_outbox()

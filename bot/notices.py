@@ -15,6 +15,7 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -324,8 +325,9 @@ async def _queue_dm(
 async def release_held(desk: Desk) -> int:
     """Hand DMs held through quiet hours to the outbox; drop reminders gone stale."""
     now = desk.now()
-    released = 0
-    async with desk.db.transaction() as tx:
+
+    async def release_due(tx: Tx) -> int:
+        released = 0
         for held in await repo.due_dms(tx, now):
             if held.expires_at is not None and now >= held.expires_at:
                 await repo.release_dm(tx, held.key, now, dropped=True)
@@ -333,7 +335,9 @@ async def release_held(desk: Desk) -> int:
             await outbox.enqueue(tx, held.message, now)
             await repo.release_dm(tx, held.key, now)
             released += 1
-    return released
+        return released
+
+    return await desk.db.write(release_due)
 
 
 # --- views -------------------------------------------------------------------------------
@@ -454,8 +458,9 @@ async def sync_config(desk: Desk) -> int:
     from the file are retired. Returns how many rows changed."""
     options = settings(desk.config)
     now = desk.now()
-    changed = 0
-    async with desk.db.transaction() as tx:
+
+    async def apply_definitions(tx: Tx) -> int:
+        changed = 0
         known = await repo.config_notices(tx)
         for definition in options.definitions:
             existing = known.get(definition.config_id)
@@ -480,7 +485,9 @@ async def sync_config(desk: Desk) -> int:
             if config_id not in wanted and notice is not None and notice.state != "retired":
                 await repo.set_state(tx, notice_id, "retired", now)
                 changed += 1
-    return changed
+        return changed
+
+    return await desk.db.write(apply_definitions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -494,8 +501,7 @@ class DueSummary:
 async def run_due(desk: Desk) -> DueSummary:
     """Post due occurrences (late within the grace window, else skip and log), send due
     reminders and release DMs held through quiet hours. Safe to call any time, twice."""
-    async with desk.db.reading() as tx:
-        active = await repo.notices(tx)
+    active = await desk.db.read(repo.notices)
     posted = skipped = 0
     for notice in active:
         try:
@@ -521,22 +527,34 @@ async def _fire(desk: Desk, notice: Notice) -> tuple[int, int]:
     # Occurrences whose posting time fell in (checked_until, now].
     due = recurrence.between(notice.spec.rule, zone, notice.checked_until + lead, now + lead)
     posted = skipped = 0
+
+    async def decide_occurrence(tx: Tx, occurs_at: dt.datetime) -> str | None:
+        """Record the occurrence's outcome and queue its posts. None when the notice is no
+        longer active; "decided" when it was decided before (e.g. fired just before a
+        restart)."""
+        current = await repo.get_notice(tx, notice.id)
+        if current is None or current.state != "active":
+            return None
+        post_at = occurs_at - lead
+        if not is_held(desk, current, occurs_at):
+            outcome = "no_topic"
+        elif now - post_at > options.grace:
+            outcome = "skipped"
+        else:
+            outcome = "late" if now - post_at > LATE_AFTER else "sent"
+        if not await repo.record_occurrence(tx, notice.id, occurs_at, post_at, outcome, now):
+            return "decided"
+        if outcome in ("sent", "late"):
+            await _queue_post(tx, desk, current, occurs_at, now)
+        return outcome
+
     for occurs_at in due:
         post_at = occurs_at - lead
-        async with desk.db.transaction() as tx:
-            current = await repo.get_notice(tx, notice.id)
-            if current is None or current.state != "active":
-                return posted, skipped
-            if not is_held(desk, current, occurs_at):
-                outcome = "no_topic"
-            elif now - post_at > options.grace:
-                outcome = "skipped"
-            else:
-                outcome = "late" if now - post_at > LATE_AFTER else "sent"
-            if not await repo.record_occurrence(tx, notice.id, occurs_at, post_at, outcome, now):
-                continue  # decided before (e.g. fired just before a restart)
-            if outcome in ("sent", "late"):
-                await _queue_post(tx, desk, current, occurs_at, now)
+        outcome = await desk.db.write(partial(decide_occurrence, occurs_at=occurs_at))
+        if outcome is None:
+            return posted, skipped
+        if outcome == "decided":
+            continue
         if outcome == "skipped":
             skipped += 1
             log.warning(
@@ -554,8 +572,7 @@ async def _fire(desk: Desk, notice: Notice) -> tuple[int, int]:
             if outcome == "late":
                 log.info("notice %s: posted %s late", notice.id, now - post_at)
     if due:  # nothing fell due: the cursor may stay where it is
-        async with desk.db.transaction() as tx:
-            await repo.set_checked_until(tx, notice.id, now)
+        await desk.db.write(lambda tx: repo.set_checked_until(tx, notice.id, now))
     return posted, skipped
 
 
@@ -602,22 +619,31 @@ async def _remind(desk: Desk) -> int:
     A reminder missed while down goes out late within the grace window, never after the
     event has started, and not to people who got their place after it was due."""
     options, now = settings(desk.config), desk.now()
-    async with desk.db.reading() as tx:
-        upcoming = await repo.rsvp_occurrences(tx, now)
+    upcoming = await desk.db.read(lambda tx: repo.rsvp_occurrences(tx, now))
+
+    async def queue_reminders(
+        tx: Tx, notice_id: int, occurs_at: dt.datetime, before: dt.timedelta
+    ) -> int:
+        notice = await repo.get_notice(tx, notice_id)
+        if notice is None or notice.state != "active" or not notice.rsvp:
+            return 0
+        due = occurs_at - before
+        queued = 0
+        for rsvp in await repo.rsvps(tx, notice_id, occurs_at, "going"):
+            if rsvp.confirmed_at is None or rsvp.confirmed_at > due:
+                continue
+            queued += await _queue_reminder(tx, desk, notice, rsvp, before, now)
+        return queued
+
     queued = 0
     for notice_id, occurs_at in upcoming:
         for before in options.reminders:
             due = occurs_at - before
             if due > now or now - due > options.grace:
                 continue
-            async with desk.db.transaction() as tx:
-                notice = await repo.get_notice(tx, notice_id)
-                if notice is None or notice.state != "active" or not notice.rsvp:
-                    continue
-                for rsvp in await repo.rsvps(tx, notice_id, occurs_at, "going"):
-                    if rsvp.confirmed_at is None or rsvp.confirmed_at > due:
-                        continue
-                    queued += await _queue_reminder(tx, desk, notice, rsvp, before, now)
+            queued += await desk.db.write(
+                partial(queue_reminders, notice_id=notice_id, occurs_at=occurs_at, before=before)
+            )
     return queued
 
 
@@ -648,8 +674,7 @@ async def _queue_reminder(
 async def next_posts(desk: Desk) -> dict[int, dt.datetime]:
     """When each active notice next needs posting (for the JobQueue's `notice:<id>`)."""
     zone = desk.config.timezone
-    async with desk.db.reading() as tx:
-        active = await repo.notices(tx)
+    active = await desk.db.read(repo.notices)
     found: dict[int, dt.datetime] = {}
     for notice in active:
         lead = notice.spec.announce_before
@@ -692,7 +717,8 @@ async def _open_occurrence(
 async def rsvp(desk: Desk, actor: Actor, notice_id: int, occurs_at: dt.datetime) -> Answer:
     """Sign up; a second press is answered with the place already held, never counted."""
     now = desk.now()
-    async with desk.db.transaction() as tx:
+
+    async def record_rsvp(tx: Tx) -> Answer:
         notice, problem = await _open_occurrence(tx, desk, notice_id, occurs_at)
         if notice is None:
             return Answer(say(desk, actor.locale, problem), ok=False)
@@ -715,38 +741,45 @@ async def rsvp(desk: Desk, actor: Actor, notice_id: int, occurs_at: dt.datetime)
             code = "rsvp_going" if status == "going" else "rsvp_waiting"
         position = await repo.waitlist_position(tx, rsvp_row) if status == "waiting" else 0
         going = await repo.count_going(tx, notice_id, occurs_at)
-    text = say(
-        desk,
-        actor.locale,
-        code,
-        title=title,
-        when=when_text(desk, actor.locale, occurs_at),
-        position=position,
-        going=going,
-        capacity=notice.spec.capacity,
-        dm_hint=not person.reachable_by_dm,
-        bot=desk.bot_username,
-    )
-    return Answer(text, status=status)
+        text = say(
+            desk,
+            actor.locale,
+            code,
+            title=title,
+            when=when_text(desk, actor.locale, occurs_at),
+            position=position,
+            going=going,
+            capacity=notice.spec.capacity,
+            dm_hint=not person.reachable_by_dm,
+            bot=desk.bot_username,
+        )
+        return Answer(text, status=status)
+
+    return await desk.db.write(record_rsvp)
 
 
 async def cancel_rsvp(desk: Desk, actor: Actor, notice_id: int, occurs_at: dt.datetime) -> Answer:
     now = desk.now()
-    async with desk.db.transaction() as tx:
+
+    async def cancel_place(tx: Tx) -> tuple[Answer, int]:
+        """The answer, and how many were promoted from the waitlist into the freed place."""
         existing = await repo.get_rsvp(tx, notice_id, occurs_at, actor.user_id)
         notice = await repo.get_notice(tx, notice_id)
         if existing is None or existing.status == "cancelled" or notice is None:
-            return Answer(say(desk, actor.locale, "rsvp_not_found"), ok=False)
+            return Answer(say(desk, actor.locale, "rsvp_not_found"), ok=False), 0
         if occurs_at <= now:
-            return Answer(say(desk, actor.locale, "rsvp_closed"), ok=False)
+            return Answer(say(desk, actor.locale, "rsvp_closed"), ok=False), 0
         if not await repo.set_rsvp_status(tx, existing, "cancelled", now, expect=existing.status):
-            return Answer(say(desk, actor.locale, "rsvp_not_found"), ok=False)
+            return Answer(say(desk, actor.locale, "rsvp_not_found"), ok=False), 0
         promoted = 0
         if existing.status == "going":
             promoted = await _promote(tx, desk, notice, occurs_at, now)
+        return Answer(say(desk, actor.locale, "rsvp_cancelled", title=notice.spec.title)), promoted
+
+    answer, promoted = await desk.db.write(cancel_place)
     if promoted:
         desk.wake_outbox()
-    return Answer(say(desk, actor.locale, "rsvp_cancelled", title=notice.spec.title))
+    return answer
 
 
 async def _promote(
@@ -808,9 +841,10 @@ async def events(desk: Desk, actor: Actor, *, in_group: bool) -> Answer:
     """Upcoming events with places left and the person's own sign-ups (with buttons in a
     private chat)."""
     locale = desk.config.locale if in_group else actor.locale
-    rows: list[dict[str, object]] = []
-    buttons: list[tuple[Button, ...]] = []
-    async with desk.db.reading() as tx:
+
+    async def list_upcoming(tx: Tx) -> tuple[list[dict[str, object]], list[tuple[Button, ...]]]:
+        rows: list[dict[str, object]] = []
+        buttons: list[tuple[Button, ...]] = []
         for item in await _upcoming(tx, desk):
             notice, occurs_at = item.notice, item.occurs_at
             mine = await repo.get_rsvp(tx, notice.id, occurs_at, actor.user_id)
@@ -832,6 +866,9 @@ async def events(desk: Desk, actor: Actor, *, in_group: bool) -> Answer:
                 )
                 data = callbacks.notice(action, notice.id, occurrence_minute(occurs_at))
                 buttons.append((Button(label, data),))
+        return rows, buttons
+
+    rows, buttons = await desk.db.read(list_upcoming)
     text = desk.texts.render(locale, "notice_events", events=rows, in_group=in_group)
     return Answer(text, buttons=tuple(buttons))
 
@@ -850,8 +887,7 @@ async def subscribe(desk: Desk, actor: Actor, word: str) -> Answer:
     topic = resolve_topic(desk, word) if word else None
     labels = [topic_label(desk, actor.locale, t) for t in TOPICS]
     if topic is None:
-        async with desk.db.reading() as tx:
-            mine = await repo.topics_of(tx, actor.user_id)
+        mine = await desk.db.read(lambda tx: repo.topics_of(tx, actor.user_id))
         return Answer(
             say(
                 desk,
@@ -863,12 +899,15 @@ async def subscribe(desk: Desk, actor: Actor, word: str) -> Answer:
             ),
             ok=not word,
         )
-    async with desk.db.transaction() as tx:
+
+    async def record_subscription(tx: Tx) -> None:
         await people.upsert_person(
             tx, actor.user_id, actor.display_name, actor.username, actor.locale
         )
         await people.mark_started(tx, actor.user_id, desk.now())  # they are writing to us
         await repo.subscribe(tx, actor.user_id, topic, desk.now())
+
+    await desk.db.write(record_subscription)
     label = topic_label(desk, actor.locale, topic)
     return Answer(say(desk, actor.locale, "subscribed", topic=label))
 
@@ -877,8 +916,7 @@ async def unsubscribe(desk: Desk, actor: Actor, word: str) -> Answer:
     topic = resolve_topic(desk, word) if word else None
     if word and topic is None:
         return Answer(say(desk, actor.locale, "unknown_topic", word=word), ok=False)
-    async with desk.db.transaction() as tx:
-        removed = await repo.unsubscribe(tx, actor.user_id, topic)
+    removed = await desk.db.write(lambda tx: repo.unsubscribe(tx, actor.user_id, topic))
     label = None if topic is None else topic_label(desk, actor.locale, topic)
     return Answer(say(desk, actor.locale, "unsubscribed", topic=label, removed=removed))
 
@@ -892,8 +930,7 @@ EDITABLE = ("title", "text", "place", "speaker", "notes", "eligible", "bring", "
 
 async def manage(desk: Desk, actor: Actor, args: Sequence[str]) -> Answer:
     """/notices [list | pause N | resume N | cancel N | rsvp N | edit N field value]."""
-    async with desk.db.reading() as tx:
-        member = await staff_member_of(tx, desk, actor.user_id)
+    member = await desk.db.read(lambda tx: staff_member_of(tx, desk, actor.user_id))
     if member is None:
         return Answer(say(desk, actor.locale, "not_staff"), ok=False)
     verb = args[0].lower() if args else "list"
@@ -912,8 +949,7 @@ async def manage(desk: Desk, actor: Actor, args: Sequence[str]) -> Answer:
 
 
 async def _list(desk: Desk, actor: Actor) -> Answer:
-    async with desk.db.reading() as tx:
-        found = await repo.notices(tx, ("active", "paused", "cancelled"))
+    found = await desk.db.read(lambda tx: repo.notices(tx, ("active", "paused", "cancelled")))
     upcoming = await next_posts(desk)
     zone, now = desk.config.timezone, desk.now()
     rows = []
@@ -941,27 +977,33 @@ async def _set_state(desk: Desk, actor: Actor, notice_id: int, verb: str) -> Ans
     now = desk.now()
     target = {"pause": "paused", "resume": "active", "cancel": "cancelled"}[verb]
     allowed = {"pause": ("active",), "resume": ("paused",), "cancel": ("active", "paused")}[verb]
-    told = 0
-    async with desk.db.transaction() as tx:
+
+    async def change_state(tx: Tx) -> tuple[Answer, int]:
+        """The answer, and how many people were told of a cancellation by DM."""
         notice = await repo.get_notice(tx, notice_id)
         if notice is None or notice.state == "retired":
-            return Answer(say(desk, actor.locale, "unknown_notice", id=notice_id), ok=False)
+            return Answer(say(desk, actor.locale, "unknown_notice", id=notice_id), ok=False), 0
         if notice.state not in allowed:
             state = desk.texts.render(actor.locale, "notice_label", kind="state", name=notice.state)
             return Answer(
                 say(desk, actor.locale, "state_unchanged", id=notice_id, state=state), ok=False
-            )
+            ), 0
         await repo.set_state(tx, notice_id, target, now)
         if verb == "resume":
             await repo.reset_checked_until(tx, notice_id, now)
+        told = 0
         if verb == "cancel":
             told = await _tell_cancelled(tx, desk, notice, now)
+        answer = Answer(
+            say(desk, actor.locale, f"notice_{target}", id=notice_id, title=notice.spec.title),
+            changed=True,
+        )
+        return answer, told
+
+    answer, told = await desk.db.write(change_state)
     if told:
         desk.wake_outbox()
-    return Answer(
-        say(desk, actor.locale, f"notice_{target}", id=notice_id, title=notice.spec.title),
-        changed=True,
-    )
+    return answer
 
 
 async def _tell_cancelled(tx: Tx, desk: Desk, notice: Notice, now: dt.datetime) -> int:
@@ -989,7 +1031,8 @@ async def _tell_cancelled(tx: Tx, desk: Desk, notice: Notice, now: dt.datetime) 
 async def rsvp_list(desk: Desk, actor: Actor, notice_id: int) -> Answer:
     """Sign-ups for the next occurrence that has any (or the next occurrence)."""
     now = desk.now()
-    async with desk.db.reading() as tx:
+
+    async def list_rsvps(tx: Tx) -> Answer:
         notice = await repo.get_notice(tx, notice_id)
         if notice is None:
             return Answer(say(desk, actor.locale, "unknown_notice", id=notice_id), ok=False)
@@ -999,20 +1042,22 @@ async def rsvp_list(desk: Desk, actor: Actor, notice_id: int) -> Answer:
         else:
             occurs_at = recurrence.next_after(notice.spec.rule, desk.config.timezone, now)
         listed = [] if occurs_at is None else await repo.rsvps(tx, notice_id, occurs_at)
-    going = [r.display_name for r in listed if r.status == "going"]
-    waiting = [r.display_name for r in listed if r.status == "waiting"]
-    return Answer(
-        desk.texts.render(
-            actor.locale,
-            "notice_rsvps",
-            title=notice.spec.title,
-            id=notice.id,
-            when=None if occurs_at is None else when_text(desk, actor.locale, occurs_at),
-            capacity=notice.spec.capacity,
-            going=going,
-            waiting=waiting,
+        going = [r.display_name for r in listed if r.status == "going"]
+        waiting = [r.display_name for r in listed if r.status == "waiting"]
+        return Answer(
+            desk.texts.render(
+                actor.locale,
+                "notice_rsvps",
+                title=notice.spec.title,
+                id=notice.id,
+                when=None if occurs_at is None else when_text(desk, actor.locale, occurs_at),
+                capacity=notice.spec.capacity,
+                going=going,
+                waiting=waiting,
+            )
         )
-    )
+
+    return await desk.db.read(list_rsvps)
 
 
 _WHEN = re.compile(
@@ -1051,15 +1096,17 @@ def parse_when(text: str, zone: ZoneInfo, now: dt.datetime) -> dt.datetime | Non
 async def edit(desk: Desk, actor: Actor, notice_id: int, name: str, value: str) -> Answer:
     now = desk.now()
     value = value.strip()[:MAX_TEXT]
-    async with desk.db.transaction() as tx:
+
+    async def apply_edit(tx: Tx) -> tuple[Answer, int]:
+        """The answer, and how many were promoted from the waitlist by a larger capacity."""
         notice = await repo.get_notice(tx, notice_id)
         if notice is None or notice.state == "retired":
-            return Answer(say(desk, actor.locale, "unknown_notice", id=notice_id), ok=False)
+            return Answer(say(desk, actor.locale, "unknown_notice", id=notice_id), ok=False), 0
         spec = _edited(desk, notice.spec, name, value, now)
         if spec is None:
             return Answer(
                 say(desk, actor.locale, "bad_edit", field=name, fields=EDITABLE), ok=False
-            )
+            ), 0
         await repo.update_spec(tx, notice_id, spec, now)
         if name in ("time", "announce"):  # earlier occurrences of the new rule are not "missed"
             await repo.reset_checked_until(tx, notice_id, now)
@@ -1069,12 +1116,16 @@ async def edit(desk: Desk, actor: Actor, notice_id: int, name: str, value: str) 
             assert updated is not None
             for entry in await repo.upcoming_rsvps(tx, notice_id, now):
                 promoted += await _promote(tx, desk, updated, entry.occurs_at, now)
+        answer = Answer(
+            say(desk, actor.locale, "edited", id=notice_id, field=name, promoted=promoted),
+            changed=True,
+        )
+        return answer, promoted
+
+    answer, promoted = await desk.db.write(apply_edit)
     if promoted:
         desk.wake_outbox()
-    return Answer(
-        say(desk, actor.locale, "edited", id=notice_id, field=name, promoted=promoted),
-        changed=True,
-    )
+    return answer
 
 
 def _edited(
@@ -1136,14 +1187,18 @@ def _button(desk: Desk, locale: str, name: str, data: str) -> Button:
 
 
 async def begin_draft(desk: Desk, actor: Actor) -> Step:
-    async with desk.db.transaction() as tx:
+    async def open_draft(tx: Tx) -> Step:
         if await staff_member_of(tx, desk, actor.user_id) is None:
             return Step(say(desk, actor.locale, "not_staff"), ok=False)
         await repo.put_draft(tx, actor.user_id, "text", {}, desk.now())
         templates = [n for n in await repo.notices(tx, ("active", "paused")) if n.spec.title]
-    rows = [(Button(f"📋 {n.spec.title}", callbacks.notice("tpl", n.id)),) for n in templates[:6]]
-    rows.append((_button(desk, actor.locale, "quit", callbacks.notice("quit")),))
-    return Step(_prompt(desk, actor.locale, "text"), tuple(rows))
+        rows = [
+            (Button(f"📋 {n.spec.title}", callbacks.notice("tpl", n.id)),) for n in templates[:6]
+        ]
+        rows.append((_button(desk, actor.locale, "quit", callbacks.notice("quit")),))
+        return Step(_prompt(desk, actor.locale, "text"), tuple(rows))
+
+    return await desk.db.write(open_draft)
 
 
 def _prompt(desk: Desk, locale: str, step: str, **context: object) -> str:
@@ -1156,10 +1211,11 @@ async def draft_text(desk: Desk, actor: Actor, text: str) -> Step | None:
     (the message is then handled as usual)."""
     now = desk.now()
     text = text.strip()[:MAX_TEXT]
-    async with desk.db.reading() as tx:  # every private message passes here: read first
-        if await repo.get_draft(tx, actor.user_id) is None:
-            return None
-    async with desk.db.transaction() as tx:
+    # Every private message passes here: read first.
+    if await desk.db.read(lambda tx: repo.get_draft(tx, actor.user_id)) is None:
+        return None
+
+    async def advance_draft(tx: Tx) -> Step | None:
         draft = await repo.get_draft(tx, actor.user_id)
         if draft is None:
             return None
@@ -1194,7 +1250,9 @@ async def draft_text(desk: Desk, actor: Actor, text: str) -> Step | None:
             data["capacity"] = int(text)
             await repo.put_draft(tx, actor.user_id, "confirm", data, now)
             return _confirm_step(desk, actor.locale, data)
-    return _reprompt(desk, actor.locale, draft.step, data)
+        return _reprompt(desk, actor.locale, draft.step, data)
+
+    return await desk.db.write(advance_draft)
 
 
 def _quit_row(desk: Desk, locale: str) -> tuple[tuple[Button, ...], ...]:
@@ -1310,7 +1368,8 @@ def _reprompt(desk: Desk, locale: str, step: str, data: Mapping[str, Any]) -> St
 async def draft_choice(desk: Desk, actor: Actor, action: str, arg: str | None) -> Step:
     """A button in the /notice conversation."""
     now, locale = desk.now(), actor.locale
-    async with desk.db.transaction() as tx:
+
+    async def apply_choice(tx: Tx) -> Step:
         draft = await repo.get_draft(tx, actor.user_id)
         if draft is None or now - draft.updated_at > DRAFT_TTL:
             return Step(say(desk, locale, "draft_gone"), ok=False)
@@ -1358,7 +1417,9 @@ async def draft_choice(desk: Desk, actor: Actor, action: str, arg: str | None) -
             await repo.drop_draft(tx, actor.user_id)
             text = say(desk, locale, "published", id=notice.id, title=notice.spec.title)
             return Step(text, created=notice.id)
-    return _reprompt(desk, locale, step, data)
+        return _reprompt(desk, locale, step, data)
+
+    return await desk.db.write(apply_choice)
 
 
 def _template_fields(spec: NoticeSpec) -> dict[str, Any]:

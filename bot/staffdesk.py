@@ -9,7 +9,7 @@ from typing import Any
 
 from bot import notify, routing
 from bot.config import StaffMember
-from bot.models import Actor, Ticket
+from bot.models import Actor, Attachment, Follower, Ticket, TicketEvent
 from bot.services import Desk, staff_member_of
 from storage import escalations, inbox, people, tickets
 from storage.db import Tx
@@ -28,23 +28,30 @@ def _say(desk: Desk, actor: Actor, code: str, **context: object) -> str:
 
 
 async def register(desk: Desk, actor: Actor, *, started: bool) -> None:
-    async with desk.db.transaction() as tx:
+    async def save_person(tx: Tx) -> None:
         await people.upsert_person(
             tx, actor.user_id, actor.display_name, actor.username, actor.locale
         )
         if started:
             await people.mark_started(tx, actor.user_id, desk.now())
 
+    await desk.db.write(save_person)
+
 
 async def start(desk: Desk, actor: Actor, payload: str) -> Reply:
     """/start [payload]: staff-<token> links a staff member; t-<id> shows a ticket."""
     await register(desk, actor, started=True)
     if payload.startswith("staff-"):
-        async with desk.db.transaction() as tx:
+
+        async def link_invited_staff(tx: Tx) -> str | None:
             key = await people.staff_for_invite(tx, payload.removeprefix("staff-"))
-            if key is None:
-                return Reply(_say(desk, actor, "invite_invalid"), ok=False)
-            await people.link_staff(tx, key, actor.user_id, desk.now())
+            if key is not None:
+                await people.link_staff(tx, key, actor.user_id, desk.now())
+            return key
+
+        key = await desk.db.write(link_invited_staff)
+        if key is None:
+            return Reply(_say(desk, actor, "invite_invalid"), ok=False)
         member = desk.config.staff_by_key(key)
         assert member is not None
         return Reply(
@@ -52,8 +59,7 @@ async def start(desk: Desk, actor: Actor, payload: str) -> Reply:
         )
     if payload.startswith("t-") and payload[2:].isdigit():
         return await ticket_details(desk, actor, int(payload[2:]))
-    async with desk.db.reading() as tx:
-        member = await staff_member_of(tx, desk, actor.user_id)
+    member = await desk.db.read(lambda tx: staff_member_of(tx, desk, actor.user_id))
     return Reply(
         desk.texts.render(
             actor.locale,
@@ -66,7 +72,8 @@ async def start(desk: Desk, actor: Actor, payload: str) -> Reply:
 
 
 async def create_invite(desk: Desk, actor: Actor, staff_key: str) -> Reply:
-    async with desk.db.transaction() as tx:
+    async def store_invite(tx: Tx) -> Reply | tuple[StaffMember, str]:
+        """The refusal, or the invited member and their token."""
         member = await staff_member_of(tx, desk, actor.user_id)
         if member is None or not (member.admin or member.supervisor):
             return Reply(_say(desk, actor, "not_admin"), ok=False)
@@ -76,6 +83,12 @@ async def create_invite(desk: Desk, actor: Actor, staff_key: str) -> Reply:
             return Reply(_say(desk, actor, "unknown_staff_key", key=staff_key, keys=keys), ok=False)
         token = secrets.token_urlsafe(12)
         await people.set_invite(tx, target.key, token)
+        return target, token
+
+    stored = await desk.db.write(store_invite)
+    if isinstance(stored, Reply):
+        return stored
+    target, token = stored
     link = desk.deep_link(f"staff-{token}") or f"/start staff-{token}"
     return Reply(desk.texts.render(actor.locale, "invite", name=target.name, link=link))
 
@@ -87,7 +100,9 @@ async def _require_staff(tx: Tx, desk: Desk, actor: Actor) -> StaffMember | None
 async def duty(desk: Desk, actor: Actor, change: str | None) -> Reply:
     now = desk.now()
     local = desk.local(now)
-    async with desk.db.transaction() as tx:
+
+    async def apply_duty_change(tx: Tx) -> Reply | dict[str, bool]:
+        """The refusal, or today's duty overrides after the change."""
         member = await _require_staff(tx, desk, actor)
         if member is None:
             return Reply(_say(desk, actor, "not_staff"), ok=False)
@@ -95,7 +110,11 @@ async def duty(desk: Desk, actor: Actor, change: str | None) -> Reply:
             await people.set_duty_override(tx, member.key, local.date(), change == "on")
         elif change is not None:
             return Reply(_say(desk, actor, "duty_usage"), ok=False)
-        overrides = await people.duty_overrides(tx, local.date())
+        return await people.duty_overrides(tx, local.date())
+
+    overrides = await desk.db.write(apply_duty_change)
+    if isinstance(overrides, Reply):
+        return overrides
     teams = []
     for team in desk.config.teams.values():
         members = routing.on_duty(desk.config, team.key, local, overrides)
@@ -112,22 +131,40 @@ async def duty(desk: Desk, actor: Actor, change: str | None) -> Reply:
 
 
 async def my_tickets(desk: Desk, actor: Actor) -> Reply:
-    async with desk.db.reading() as tx:
-        mine = await tickets.tickets_of_reporter(tx, actor.user_id, limit=10)
+    mine = await desk.db.read(lambda tx: tickets.tickets_of_reporter(tx, actor.user_id, limit=10))
     rows = [notify.ticket_view(desk, t, actor.locale) for t in mine]
     return Reply(desk.texts.render(actor.locale, "my_tickets", tickets=rows))
 
 
+@dataclass(frozen=True, slots=True)
+class _TicketRecord:
+    """What /ticket shows, read in one snapshot."""
+
+    ticket: Ticket
+    member: StaffMember | None  # the viewer, when staff
+    events: list[TicketEvent]
+    attachments: list[Attachment]
+    followers: list[tuple[Follower, str]]
+
+
 async def ticket_details(desk: Desk, actor: Actor, ticket_id: int) -> Reply:
     """Staff see everything; the reporter sees their own ticket; others nothing."""
-    async with desk.db.reading() as tx:
+
+    async def visible_record(tx: Tx) -> _TicketRecord | None:
         ticket = await tickets.get_ticket(tx, ticket_id)
         member = await staff_member_of(tx, desk, actor.user_id)
         if ticket is None or (member is None and ticket.reporter_id != actor.user_id):
-            return Reply(_say(desk, actor, "unknown_ticket"), ok=False)
+            return None
         events = await tickets.events_for(tx, ticket.id) if member is not None else []
         attachments = await tickets.attachments_for(tx, ticket.id)
         followers = await escalations.followers_of(tx, ticket.id) if member is not None else []
+        return _TicketRecord(ticket, member, events, attachments, followers)
+
+    record = await desk.db.read(visible_record)
+    if record is None:
+        return Reply(_say(desk, actor, "unknown_ticket"), ok=False)
+    ticket, member, events = record.ticket, record.member, record.events
+    attachments, followers = record.attachments, record.followers
     staff_names = {s.key: s.name for s in desk.config.staff}
     return Reply(
         desk.texts.render(
@@ -152,15 +189,19 @@ async def ticket_details(desk: Desk, actor: Actor, ticket_id: int) -> Reply:
 
 
 async def open_tickets(desk: Desk, actor: Actor) -> Reply:
-    async with desk.db.reading() as tx:
+    async def visible_open_tickets(tx: Tx) -> list[Ticket] | None:
+        """None when the actor is not staff."""
         member = await _require_staff(tx, desk, actor)
         if member is None:
-            return Reply(_say(desk, actor, "not_staff"), ok=False)
+            return None
         if member.supervisor or member.admin:
-            found = await tickets.open_tickets(tx)
-        else:
-            team_keys = [s.key for s in desk.config.staff if set(s.teams) & set(member.teams)]
-            found = await tickets.open_tickets(tx, assignee_keys=team_keys)
+            return await tickets.open_tickets(tx)
+        team_keys = [s.key for s in desk.config.staff if set(s.teams) & set(member.teams)]
+        return await tickets.open_tickets(tx, assignee_keys=team_keys)
+
+    found = await desk.db.read(visible_open_tickets)
+    if found is None:
+        return Reply(_say(desk, actor, "not_staff"), ok=False)
     return Reply(
         desk.texts.render(
             actor.locale,
@@ -186,17 +227,22 @@ async def resolve_staff_key(desk: Desk, reference: str) -> str | None:
         if candidate.name == reference:
             return candidate.key
     if reference.startswith("@"):
-        async with desk.db.reading() as tx:
+
+        async def staff_key_of_username(tx: Tx) -> str | None:
             person = await people.find_by_username(tx, reference)
-            if person is not None:
-                member = await staff_member_of(tx, desk, person.user_id)
-                return None if member is None else member.key
+            if person is None:
+                return None
+            member = await staff_member_of(tx, desk, person.user_id)
+            return None if member is None else member.key
+
+        return await desk.db.read(staff_key_of_username)
     return None
 
 
 async def set_chat_removed(desk: Desk, chat_id: int, removed: bool) -> None:
-    async with desk.db.transaction() as tx:
-        await people.mark_chat_removed(tx, chat_id, desk.now() if removed else None)
+    await desk.db.write(
+        lambda tx: people.mark_chat_removed(tx, chat_id, desk.now() if removed else None)
+    )
 
 
 async def mark_update(desk: Desk, update_id: int) -> None:
@@ -217,7 +263,9 @@ async def new_on_behalf(desk: Desk, actor: Actor, text: str) -> Reply | None:
         return Reply(_say(desk, actor, "new_usage"), ok=False)
     parsed = desk.parser.parse(text)
     category = parsed.category if parsed.is_request else "other"
-    async with desk.db.transaction() as tx:
+
+    async def file_on_behalf(tx: Tx) -> Reply | None:
+        """The refusal, or None once filed."""
         member = await staff_member_of(tx, desk, actor.user_id)
         if member is None:
             return Reply(_say(desk, actor, "not_staff"), ok=False)
@@ -237,6 +285,11 @@ async def new_on_behalf(desk: Desk, actor: Actor, text: str) -> Reply | None:
             category=category,
         )
         await intake.file_draft(tx, desk, draft, category, actor.locale, on_behalf=True)
+        return None
+
+    refusal = await desk.db.write(file_on_behalf)
+    if refusal is not None:
+        return refusal
     desk.wake_outbox()
     return None
 
@@ -244,8 +297,7 @@ async def new_on_behalf(desk: Desk, actor: Actor, text: str) -> Reply | None:
 async def overdue(desk: Desk, actor: Actor) -> Reply:
     from bot import escalation
 
-    async with desk.db.reading() as tx:
-        member = await staff_member_of(tx, desk, actor.user_id)
+    member = await desk.db.read(lambda tx: staff_member_of(tx, desk, actor.user_id))
     if member is None:
         return Reply(_say(desk, actor, "not_staff"), ok=False)
     found = await escalation.overdue_list(desk)
@@ -257,10 +309,13 @@ async def prune(desk: Desk) -> None:
     """Telegram redelivers an update for at most a day; a week of ids is plenty. The intake
     rate limit looks back one hour."""
     now = desk.now()
-    async with desk.db.transaction() as tx:
+
+    async def prune_old_rows(tx: Tx) -> None:
         await people.prune_processed_updates(tx, now - dt.timedelta(days=7))
         await people.prune_intake_log(tx, now - dt.timedelta(days=1))
         await inbox.prune(tx, now - dt.timedelta(days=7))
+
+    await desk.db.write(prune_old_rows)
 
 
 async def store_updates(desk: Desk, updates: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -272,5 +327,4 @@ async def store_updates(desk: Desk, updates: list[dict[str, Any]]) -> list[dict[
 
 
 async def unhandled_updates(desk: Desk) -> list[dict[str, Any]]:
-    async with desk.db.reading() as tx:
-        return await inbox.unhandled(tx)
+    return await desk.db.read(inbox.unhandled)

@@ -26,6 +26,7 @@ from bot.models import Actor
 from bot.services import Desk, staff_member_of
 from bot.staffdesk import Reply
 from storage import stats as repo
+from storage.db import Tx
 from storage.stats import GroupCounts, RankedDuration
 
 DEFAULT_PERIOD = "month"
@@ -231,7 +232,10 @@ def _group(counts: GroupCounts, spreads: Mapping[tuple[str, str, str], Spread]) 
 
 async def compute(desk: Desk, period: Period) -> Figures:
     sla = desk.config.sla
-    async with desk.db.reading() as tx:
+
+    async def period_figures(
+        tx: Tx,
+    ) -> tuple[list[GroupCounts], list[RankedDuration], int]:
         counts, ranked = await repo.cohort_figures(
             tx,
             period.start,
@@ -242,6 +246,9 @@ async def compute(desk: Desk, period: Period) -> Figures:
             category_teams=desk.config.category_teams,
         )
         cancelled = await repo.cancelled_count(tx, period.start, period.end)
+        return counts, ranked, cancelled
+
+    counts, ranked, cancelled = await desk.db.read(period_figures)
     spreads = _spreads(ranked)
     groups = [_group(c, spreads) for c in counts]
     total = next(g for g in groups if g.dimension == "all")
@@ -261,8 +268,8 @@ async def compute(desk: Desk, period: Period) -> Figures:
 
 
 async def is_staff(desk: Desk, actor: Actor) -> bool:
-    async with desk.db.reading() as tx:
-        return await staff_member_of(tx, desk, actor.user_id) is not None
+    member = await desk.db.read(lambda tx: staff_member_of(tx, desk, actor.user_id))
+    return member is not None
 
 
 def refusal(desk: Desk, actor: Actor, code: str) -> Reply:
@@ -326,11 +333,15 @@ class Demand:
 
 async def demand_tally(desk: Desk, period: Period) -> Demand:
     words = [word for patterns in DEMAND_KEYWORDS.values() for word in patterns]
-    async with desk.db.reading() as tx:
+
+    async def demand_counts(tx: Tx) -> tuple[list[repo.DemandCount], int]:
         rows = await repo.demand(
             tx, period.start, period.end, keywords=DEMAND_KEYWORDS, markers=DEMAND_MARKERS
         )
         other = await repo.unmatched_activity(tx, period.start, period.end, keywords=words)
+        return rows, other
+
+    rows, other = await desk.db.read(demand_counts)
     return Demand(period=period, rows=tuple(rows), other=other)
 
 
