@@ -16,7 +16,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot import escalation, scheduler, staffdesk
+from bot import escalation, faq, notices, scheduler, staffdesk
 from bot.config import Settings
 from bot.context import App, BotData
 from bot.outbox import OutboxSender
@@ -36,7 +36,9 @@ GROUP_COMMANDS = ("report", "events", "faq", "help")
 
 
 def build_application(settings: Settings, request: BaseRequest | None = None) -> App:
-    escalation.policy(settings.community)  # a bad [escalation] section fails at start
+    # A bad section stops start-up here, naming the key, rather than at first use.
+    for parse_section in (escalation.policy, faq.matcher, notices.settings):
+        parse_section(settings.community)
     builder = (
         Application.builder()
         .bot(_make_bot(settings, request))

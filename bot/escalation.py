@@ -77,7 +77,7 @@ def policy(config: CommunityConfig) -> tuple[Step, ...]:
 
 async def arm_for(tx: Tx, desk: Desk, ticket: Ticket) -> None:
     """Start the acknowledgement clock for a freshly routed ticket."""
-    steps = policy(desk.config)
+    steps = desk.derived(policy)
     now = desk.now()
     if ticket.urgent:
         # Team and supervisor were pinged at once; carry on after those steps.
@@ -119,7 +119,7 @@ async def run_due(desk: Desk) -> int:
 
 
 async def _fire(tx: Tx, desk: Desk, ticket_id: int, step_index: int, repeats: int) -> int:
-    steps = policy(desk.config)
+    steps = desk.derived(policy)
     ticket = await tickets.get_ticket(tx, ticket_id)
     waiting = (TicketState.NEW, TicketState.ASSIGNED, TicketState.REOPENED)
     if ticket is None or ticket.state not in waiting or step_index >= len(steps):

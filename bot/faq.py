@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,19 +87,9 @@ def parse_faq(raw: Any) -> tuple[FaqEntry, ...]:
     return tuple(entries)
 
 
-_cache: dict[int, tuple[Mapping[str, Any], Matcher]] = {}
-
-
 def matcher(config: CommunityConfig) -> Matcher:
-    """Built once per config object (the identity check guards against id reuse)."""
-    cached = _cache.get(id(config.raw))
-    if cached is not None and cached[0] is config.raw:
-        return cached[1]
-    built = Matcher(parse_faq(config.raw.get("faq", [])))
-    if len(_cache) > 16:  # tests build many configs; a process normally has one
-        _cache.clear()
-    _cache[id(config.raw)] = (config.raw, built)
-    return built
+    """The config's FAQ, ready to match (a Desk keeps one: `desk.derived(matcher)`)."""
+    return Matcher(parse_faq(config.raw.get("faq", [])))
 
 
 # --- matching --------------------------------------------------------------------------------
@@ -187,7 +176,7 @@ async def respond(desk: Desk, incoming: Incoming, *, force: bool = False) -> boo
     if incoming.trigger not in FAQ_TRIGGERS and not force:
         return False
     text = intake.clean_text(incoming.text)
-    faq = matcher(desk.config)
+    faq = desk.derived(matcher)
     if not text or (not faq.entries and not force):
         return False
     found = faq.match(text)
@@ -287,5 +276,5 @@ def _answer(desk: Desk, actor: Actor, code: str, **context: object) -> str:
 
 def listing(desk: Desk, locale: str) -> str:
     """/faq without a question: what the FAQ knows."""
-    entries = matcher(desk.config).entries
+    entries = desk.derived(matcher).entries
     return desk.texts.render(locale, "faq_list", questions=[e.question for e in entries])

@@ -263,19 +263,9 @@ def parse_settings(raw: Mapping[str, Any], group_chats: tuple[int, ...]) -> Noti
     )
 
 
-_settings_cache: dict[int, tuple[Mapping[str, Any], NoticeSettings]] = {}
-
-
 def settings(config: CommunityConfig) -> NoticeSettings:
-    """Parsed once per config object (the identity check guards against id reuse)."""
-    cached = _settings_cache.get(id(config.raw))
-    if cached is not None and cached[0] is config.raw:
-        return cached[1]
-    parsed = parse_settings(config.raw, config.group_chats)
-    if len(_settings_cache) > 16:  # tests build many configs; a process normally has one
-        _settings_cache.clear()
-    _settings_cache[id(config.raw)] = (config.raw, parsed)
-    return parsed
+    """The config's [notices] section (a Desk keeps it parsed: `desk.derived(settings)`)."""
+    return parse_settings(config.raw, config.group_chats)
 
 
 # --- quiet hours -------------------------------------------------------------------------
@@ -313,7 +303,7 @@ async def _queue_dm(
     """A DM this feature owes: straight to the outbox, or held until quiet hours end.
     False when it was owed before (the key is the idempotency key)."""
     assert message.recipient_user_id is not None
-    when = deliver_after(settings(desk.config), desk.config.timezone, now)
+    when = deliver_after(desk.derived(settings), desk.config.timezone, now)
     if not await repo.hold_dm(tx, message, message.recipient_user_id, when, expires_at):
         return False
     if when <= now:
@@ -456,7 +446,7 @@ async def sync_config(desk: Desk) -> int:
     """Upsert config-defined notices by their stable id. A definition is re-applied only
     when it changed in the file, so edits made in chat survive restarts; notices removed
     from the file are retired. Returns how many rows changed."""
-    options = settings(desk.config)
+    options = desk.derived(settings)
     now = desk.now()
 
     async def apply_definitions(tx: Tx) -> int:
@@ -522,7 +512,7 @@ async def run_due(desk: Desk) -> DueSummary:
 
 
 async def _fire(desk: Desk, notice: Notice) -> tuple[int, int]:
-    options, zone, now = settings(desk.config), desk.config.timezone, desk.now()
+    options, zone, now = desk.derived(settings), desk.config.timezone, desk.now()
     lead = notice.spec.announce_before
     # Occurrences whose posting time fell in (checked_until, now].
     due = recurrence.between(notice.spec.rule, zone, notice.checked_until + lead, now + lead)
@@ -618,7 +608,7 @@ async def _remind(desk: Desk) -> int:
     """DM reminders (e.g. 1 day and 1 hour before) to everyone with a place, each once.
     A reminder missed while down goes out late within the grace window, never after the
     event has started, and not to people who got their place after it was due."""
-    options, now = settings(desk.config), desk.now()
+    options, now = desk.derived(settings), desk.now()
     upcoming = await desk.db.read(lambda tx: repo.rsvp_occurrences(tx, now))
 
     async def queue_reminders(

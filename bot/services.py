@@ -6,6 +6,7 @@ import datetime as dt
 import html
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from bot.clock import Clock
 from bot.config import CommunityConfig, StaffMember
@@ -13,6 +14,8 @@ from bot.parsing import Parser
 from bot.texts import Texts
 from storage import people
 from storage.db import Database, Tx
+
+T = TypeVar("T")
 
 
 def _no_wakeup() -> None:
@@ -32,6 +35,7 @@ class Desk:
     _labels: dict[tuple[str, str, str], str] = field(default_factory=dict, repr=False)
     # Updates whose handling transaction also recorded them as handled (see `claim`).
     _claimed: set[int] = field(default_factory=set, repr=False)
+    _derived: dict[Callable[[CommunityConfig], Any], Any] = field(default_factory=dict, repr=False)
 
     def now(self) -> dt.datetime:
         return self.clock.now()
@@ -47,6 +51,13 @@ class Desk:
             rendered = self.texts.render(locale, "label", kind=kind, name=name)
             self._labels[key] = html.unescape(rendered)
         return self._labels[key]
+
+    def derived(self, build: Callable[[CommunityConfig], T]) -> T:
+        """What `build` makes of the config (a parsed section, a matcher), made once."""
+        if build not in self._derived:
+            self._derived[build] = build(self.config)
+        value: T = self._derived[build]
+        return value
 
     def claim(self, update_id: int) -> None:
         """Note that an update was recorded as handled along with its effects, so the

@@ -33,7 +33,6 @@ async def start(application: App) -> None:
     """At start: apply the config's notices, catch up on what fell due while the bot was
     down (late within the grace window, else skipped), then arm the jobs."""
     desk = application.bot_data.require_desk()
-    notices.settings(desk.config)  # a bad [notices] section stops start-up, naming the key
     await notices.sync_config(desk)
     await notices.run_due(desk)
     queue = application.job_queue
