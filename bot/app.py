@@ -6,7 +6,6 @@ import functools
 import logging
 from typing import cast
 
-from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeDefault
 from telegram.constants import ParseMode
 from telegram.ext import (
     AIORateLimiter,
@@ -25,14 +24,10 @@ from bot.services import Desk
 from bot.telegram_bot import DeskBot
 from bot.texts import Texts
 from bot.transport import TelegramTransport
-from handlers import all_handlers, error_handler
+from handlers import all_handlers, error_handler, menus
 from storage.db import Database
 
 log = logging.getLogger(__name__)
-
-# Commands in the menu, per audience; descriptions come from the templates.
-RESIDENT_COMMANDS = ("report", "my", "cancel", "events", "subscribe", "unsubscribe", "faq", "help")
-GROUP_COMMANDS = ("report", "events", "faq", "help")
 
 
 def build_application(settings: Settings, request: BaseRequest | None = None) -> App:
@@ -111,7 +106,7 @@ async def _post_init(application: App) -> None:
     for raw in await staffdesk.unhandled_updates(desk):
         # Fetched before a crash but never handled: handle now, before anything new.
         await application.update_queue.put(bot.parse_update(raw))
-    await _register_commands(application, texts)
+    await menus.install(application)
     await scheduler.rebuild(application)
     sender.start()
     log.info("community desk ready for %s as @%s", settings.community.name, desk.bot_username)
@@ -123,21 +118,3 @@ async def _post_shutdown(application: App) -> None:
         await data.sender.stop()
     if data.desk is not None:
         await data.desk.db.close()
-
-
-async def _register_commands(application: App, texts: Texts) -> None:
-    for locale, language in (("zh", None), ("en", "en")):
-
-        def commands(names: tuple[str, ...], loc: str = locale) -> list[BotCommand]:
-            return [
-                BotCommand(n, texts.render(loc, "label", kind="command", name=n)) for n in names
-            ]
-
-        await application.bot.set_my_commands(
-            commands(GROUP_COMMANDS), scope=BotCommandScopeDefault(), language_code=language
-        )
-        await application.bot.set_my_commands(
-            commands(RESIDENT_COMMANDS),
-            scope=BotCommandScopeAllPrivateChats(),
-            language_code=language,
-        )

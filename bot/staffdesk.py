@@ -19,6 +19,7 @@ from storage.db import Tx
 class Reply:
     text: str
     ok: bool = True
+    staff: bool = False  # the account is a staff member's: show them the staff menu
 
 
 def _say(desk: Desk, actor: Actor, code: str, **context: object) -> str:
@@ -55,7 +56,8 @@ async def start(desk: Desk, actor: Actor, payload: str) -> Reply:
         member = desk.config.staff_by_key(key)
         assert member is not None
         return Reply(
-            desk.texts.render(actor.locale, "staff_welcome", name=member.name, role=member.role)
+            desk.texts.render(actor.locale, "staff_welcome", name=member.name, role=member.role),
+            staff=True,
         )
     if payload.startswith("t-") and payload[2:].isdigit():
         return await ticket_details(desk, actor, int(payload[2:]))
@@ -67,7 +69,8 @@ async def start(desk: Desk, actor: Actor, payload: str) -> Reply:
             community=desk.config.name,
             staff=member is not None,
             hashtags=desk.config.hashtags,
-        )
+        ),
+        staff=member is not None,
     )
 
 

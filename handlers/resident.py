@@ -13,6 +13,7 @@ from bot import intake, lifecycle, staffdesk
 from bot.callbacks import Press
 from bot.context import Context
 from bot.transport import keyboard
+from handlers import menus
 from handlers.common import actor_of, args_text, desk_of, is_group, reply
 
 
@@ -20,8 +21,11 @@ async def start(update: Update, context: Context) -> None:
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None or is_group(chat):
         return
-    answer = await staffdesk.start(desk_of(context), actor_of(user), args_text(context))
+    desk, actor = desk_of(context), actor_of(user)
+    answer = await staffdesk.start(desk, actor, args_text(context))
     await reply(update, answer.text)
+    if answer.staff:
+        await menus.show_staff_menu(context.bot, desk, chat.id, actor.locale)
 
 
 async def help_command(update: Update, context: Context) -> None:

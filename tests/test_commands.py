@@ -69,8 +69,13 @@ async def test_invite_links_a_new_account_and_duty_swaps(bot: Bot) -> None:
     invite = await bot.said(LI, contains("t.me/community_desk_bot?start=staff-"), start=start)
     token = (invite.plain_text or "").split("start=")[1].split()[0]
     api.add_user(5555, "赵师傅新号")
+    assert "open" not in api.menu({"type": "chat", "chat_id": 5555})
     api.user_starts(5555, token)
     await bot.said(5555, contains("欢迎，赵师傅"), start=start)
+    # The staff commands appear in his chat's menu (and only there: residents never see them).
+    await api.wait_for(lambda: "open" in api.menu({"type": "chat", "chat_id": 5555}))
+    assert "open" not in api.menu({"type": "all_private_chats"})
+    assert "open" in api.menu({"type": "chat", "chat_id": STAFF_GROUP})
     api.user_starts(STRANGER, token)  # used once only
     await bot.said(STRANGER, contains("无效"), start=start)
 
