@@ -32,6 +32,7 @@ MONTHLY = "monthly_summary"
 CHECK_INTERVAL = dt.timedelta(minutes=10)
 LOW_RATED_MAX = 3  # anything under the 4★ that counts as satisfied
 LIST_LIMIT = 10
+CHARTS_KEPT = 4  # weekly chart files left on disk
 SUMMARY_CATEGORIES = 5
 # Time-to-resolve histogram edges: < 4 h, 4–24 h, 1–3 days, 3–7 days, > 7 days.
 RESOLVE_EDGES: tuple[int, ...] = (4 * 3600, 86400, 3 * 86400, 7 * 86400)
@@ -293,7 +294,16 @@ async def send_weekly(desk: Desk, charts: Path) -> bool:
     if not await desk.db.write(record_and_queue_weekly):
         return False
     desk.wake_outbox()
+    await asyncio.to_thread(drop_old_charts, charts)
     return True
+
+
+def drop_old_charts(charts: Path, keep: int = CHARTS_KEPT) -> None:
+    """Keep the newest few weekly charts. The outbox sends a chart within the day or gives
+    up, so older files are of no further use."""
+    # Names end in the ISO week (digest-2026-W49.png), so they sort by time.
+    for old in sorted(charts.glob("digest-*.png"))[:-keep]:
+        old.unlink(missing_ok=True)
 
 
 # --- the monthly public summary ------------------------------------------------------------

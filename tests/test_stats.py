@@ -625,8 +625,12 @@ async def test_weekly_digest_with_chart_once_per_week(bot: Bot, tmp_path: Path) 
             ticket(week + 6 * DAY, "activity"),  # Sunday; its deadline is next week
         ],
     )
+    charts = digest.charts_dir(app_of(bot).bot_data)
+    charts.mkdir(parents=True)
+    for number in range(40, 46):  # charts of earlier weeks, long sent
+        (charts / f"digest-2026-W{number}.png").write_bytes(b"old")
     start = len(bot.api.sent)
-    assert await digest.send_weekly(bot.desk, digest.charts_dir(app_of(bot).bot_data))
+    assert await digest.send_weekly(bot.desk, charts)
     text = await bot.said(STAFF_GROUP, contains("工作周报"), start=start)
     plain = text.plain_text or ""
     assert "2026-11-30 至 2026-12-06" in plain
@@ -639,6 +643,8 @@ async def test_weekly_digest_with_chart_once_per_week(bot: Bot, tmp_path: Path) 
     assert upload.data.startswith(b"\x89PNG\r\n\x1a\n")
     assert upload.filename == "digest-2026-W49.png"
     assert (tmp_path / "charts" / "digest-2026-W49.png").exists()  # next to the database
+    kept = sorted(path.name for path in charts.glob("*.png"))
+    assert kept == [f"digest-2026-W{number}.png" for number in (43, 44, 45, 49)]
 
     await bot.restart()
     assert not await digest.send_weekly(bot.desk, digest.charts_dir(app_of(bot).bot_data))
