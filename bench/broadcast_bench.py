@@ -53,7 +53,9 @@ def notice_text(settings: Settings) -> str:
         "notes": None,
         "capacity": None,
     }
-    return Texts().render(settings.community.locale, "notice_post", n=view, dm=True, sub_topic=None)
+    return Texts().render(
+        settings.community.locale, "notice_post", n=view, dm=True, sub_topic=None, going=None
+    )
 
 
 async def _run(n: int, fault_rate: float, seed: int) -> dict[str, Any]:

@@ -427,12 +427,35 @@ def rsvp_buttons(
 
 
 def render_post(
-    desk: Desk, locale: str, notice: Notice, occurs_at: dt.datetime, *, dm: bool
+    desk: Desk,
+    locale: str,
+    notice: Notice,
+    occurs_at: dt.datetime,
+    *,
+    dm: bool,
+    going: int | None = None,
 ) -> str:
+    """The post; with `going`, it also says how many places are taken."""
     topic = None if notice.spec.topic is None else topic_label(desk, locale, notice.spec.topic)
-    return desk.texts.render(
-        locale, "notice_post", n=_view(desk, locale, notice, occurs_at), dm=dm, sub_topic=topic
-    )
+    view = _view(desk, locale, notice, occurs_at)
+    return desk.texts.render(locale, "notice_post", n=view, dm=dm, sub_topic=topic, going=going)
+
+
+async def post_as_now(
+    desk: Desk, notice_id: int, occurs_at: dt.datetime, locale: str, *, dm: bool
+) -> str | None:
+    """A post re-rendered with its current sign-up count (to refresh it after a press);
+    None when the notice is gone or takes no sign-ups."""
+
+    async def notice_and_count(tx: Tx) -> tuple[Notice | None, int]:
+        return await repo.get_notice(tx, notice_id), await repo.count_going(
+            tx, notice_id, occurs_at
+        )
+
+    notice, going = await desk.db.read(notice_and_count)
+    if notice is None or not notice.rsvp:
+        return None
+    return render_post(desk, locale, notice, occurs_at, dm=dm, going=going)
 
 
 def topic_label(desk: Desk, locale: str, topic: str) -> str:

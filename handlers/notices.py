@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 from typing import cast
 
-from telegram import CallbackQuery, Update
+from telegram import CallbackQuery, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
@@ -170,10 +170,39 @@ async def on_press(update: Update, context: Context) -> None:
         change = notices.rsvp if press.action == "go" else notices.cancel_rsvp
         answer = await change(desk, actor, notice_id, occurs_at)
         await query.answer(answer.text, show_alert=not answer.ok or answer.status == "waiting")
+        if answer.ok:
+            await _refresh_post(query, context, notice_id, occurs_at)
     elif press.action == "ask":
         await faq_handlers.on_ask(query, context, int(press.args[0]))
     else:
         await _draft_press(query, context, press)
+
+
+async def _refresh_post(
+    query: CallbackQuery, context: Context, notice_id: int, occurs_at: dt.datetime
+) -> None:
+    """Show the new sign-up count on the post that was pressed (not on a reminder, whose
+    only button is the cancel one)."""
+    message, desk = query.message, desk_of(context)
+    if not isinstance(message, Message) or message.text is None or not _is_post(message):
+        return
+    in_group = is_group(message.chat)
+    locale = desk.config.locale if in_group else actor_of(query.from_user).locale
+    text = await notices.post_as_now(desk, notice_id, occurs_at, locale, dm=not in_group)
+    if text is not None:
+        with contextlib.suppress(BadRequest):  # unchanged, or too old to edit
+            await query.edit_message_text(text, reply_markup=message.reply_markup)
+
+
+def _is_post(message: Message) -> bool:
+    markup = message.reply_markup
+    buttons = [] if markup is None else [b for row in markup.inline_keyboard for b in row]
+    for button in buttons:
+        data = button.callback_data
+        press = callbacks.decode_notice(data) if isinstance(data, str) else None
+        if press is not None and press.action == "go":
+            return True
+    return False
 
 
 async def _draft_press(

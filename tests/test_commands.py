@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.emulator import FakeBotApi
 from storage import tickets
 from tests.conftest import (
     AUNT,
@@ -57,6 +58,11 @@ async def test_my_and_cancel_commands(bot: Bot) -> None:
     await bot.said(UNCLE, contains("已撤销”状态"), start=start)
 
 
+def menu(api: FakeBotApi, scope: str) -> list[str]:
+    """The command names the bot set for a scope, all languages."""
+    return [str(command["command"]) for command in api.commands.get((scope, ""), [])]
+
+
 async def test_invite_links_a_new_account_and_duty_swaps(bot: Bot) -> None:
     api = bot.api
     await onboard(bot, LI)
@@ -69,13 +75,13 @@ async def test_invite_links_a_new_account_and_duty_swaps(bot: Bot) -> None:
     invite = await bot.said(LI, contains("t.me/community_desk_bot?start=staff-"), start=start)
     token = (invite.plain_text or "").split("start=")[1].split()[0]
     api.add_user(5555, "赵师傅新号")
-    assert "open" not in api.menu({"type": "chat", "chat_id": 5555})
+    assert "open" not in menu(api, "chat:5555")
     api.user_starts(5555, token)
     await bot.said(5555, contains("欢迎，赵师傅"), start=start)
     # The staff commands appear in his chat's menu (and only there: residents never see them).
-    await api.wait_for(lambda: "open" in api.menu({"type": "chat", "chat_id": 5555}))
-    assert "open" not in api.menu({"type": "all_private_chats"})
-    assert "open" in api.menu({"type": "chat", "chat_id": STAFF_GROUP})
+    await api.wait_for(lambda: "open" in menu(api, "chat:5555"))
+    assert "open" not in menu(api, "all_private_chats")
+    assert "open" in menu(api, f"chat:{STAFF_GROUP}")
     api.user_starts(STRANGER, token)  # used once only
     await bot.said(STRANGER, contains("无效"), start=start)
 

@@ -18,6 +18,7 @@ from bot import notices, scheduler
 from bot.cli import demo_config_path
 from bot.config import CommunityConfig, ConfigError, load_community, parse_community
 from bot.emulator import SentMessage
+from bot.emulator.records import ChatMessage
 from storage import notices as repo
 from tests.conftest import (
     AUNT,
@@ -98,6 +99,17 @@ async def say(bot: Bot, user_id: int, text: str, fragment: str) -> SentMessage:
     start = len(bot.api.sent)
     bot.api.user_sends(user_id, None, text)
     return await bot.said(user_id, contains(fragment), start=start)
+
+
+def current(bot: Bot, sent: SentMessage) -> ChatMessage:
+    """A message as it stands now in its chat (edits applied)."""
+    return next(m for m in bot.api.messages_in(sent.chat_id) if m.message_id == sent.message_id)
+
+
+async def post_says(bot: Bot, post: SentMessage, fragment: str) -> ChatMessage:
+    """The post once the bot has refreshed it to say `fragment`."""
+    await bot.api.wait_for(lambda: fragment in (current(bot, post).text or ""), what=fragment)
+    return current(bot, post)
 
 
 async def post_lecture(bot: Bot) -> SentMessage:
@@ -204,9 +216,14 @@ async def test_rsvp_capacity_waitlist_promotion_and_double_press(bot: Bot) -> No
     post = await post_lecture(bot)
     go, cancel = post.callback_data
 
+    assert "已报名" not in (post.plain_text or "")
+    current_markup = current(bot, post).reply_markup
     assert "1/2" in await press(bot, AUNT, post, go, "报名成功")
+    await post_says(bot, post, "已报名 1/2")  # the group sees the count
     assert "已经报过名" in await press(bot, AUNT, post, go, "报名")  # second press: counted once
     assert "2/2" in await press(bot, UNCLE, post, go, "报名成功")
+    full = await post_says(bot, post, "已报名 2/2（已满，可报名候补）")
+    assert full.reply_markup == current_markup  # the buttons stay
     waiting = await press(bot, STRANGER, post, go, "候补")
     assert "第 1 位" in waiting and bot.api.callback_answers[-1].show_alert
 
@@ -217,6 +234,7 @@ async def test_rsvp_capacity_waitlist_promotion_and_double_press(bot: Bot) -> No
     start = len(bot.api.sent)
     await press(bot, AUNT, post, cancel, "已取消报名")
     promoted = await bot.said(STRANGER, contains("候补转为正式"), start=start)
+    await post_says(bot, post, "已报名 2/2")  # the waitlisted neighbour took the place
     assert promoted.button_texts == ["取消报名"]
     assert "您没有报名" in await press(bot, AUNT, post, cancel, "没有报名")
     async with bot.desk.db.reading() as tx:

@@ -1811,11 +1811,6 @@ class FakeBotApi:
     def sent_to(self, chat_id: int) -> list[SentMessage]:
         return [record for record in self.sent if record.chat_id == chat_id]
 
-    def menu(self, scope: JSON | None = None, language_code: str = "") -> list[str]:
-        """The command names set for a scope (as the Bot API's BotCommandScope JSON)."""
-        key = (self._scope_key(scope), language_code)
-        return [str(command["command"]) for command in self._commands.get(key, [])]
-
     def calls_to(self, method: str) -> list[JSON]:
         """Parameters of every call of ``method`` (case-insensitive), failed ones included."""
         return [call.params for call in self.calls if call.method.lower() == method.lower()]
