@@ -614,14 +614,7 @@ async def merge(desk: Desk, actor: Actor, source_id: int, target_id: int) -> Out
         await escalations.move_followers(tx, source.id, target.id)
         await escalations.add_follower(
             tx,
-            Follower(
-                ticket_id=target.id,
-                user_id=source.reporter_id,
-                display_name=source.reporter_name,
-                chat_id=source.origin_chat_id,
-                message_id=source.origin_message_id,
-                is_group=source.origin_is_group,
-            ),
+            Follower.reporter_of(source, on=target),
             source.text,
             now,
         )

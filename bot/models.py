@@ -84,6 +84,19 @@ class Follower:
     message_id: int | None
     is_group: bool
 
+    @classmethod
+    def reporter_of(cls, ticket: Ticket, *, on: Ticket | None = None) -> Follower:
+        """A ticket's reporter in the shape of a follower (of `on`, by default the ticket
+        itself): where they asked, so step notices reach them the same way."""
+        return cls(
+            ticket_id=(on or ticket).id,
+            user_id=ticket.reporter_id,
+            display_name=ticket.reporter_name,
+            chat_id=ticket.origin_chat_id,
+            message_id=ticket.origin_message_id,
+            is_group=ticket.origin_is_group,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class TicketEvent:

@@ -163,14 +163,7 @@ def to_reporter(
     return _step_notice(
         desk,
         ticket,
-        Follower(
-            ticket_id=ticket.id,
-            user_id=ticket.reporter_id,
-            display_name=ticket.reporter_name,
-            chat_id=ticket.origin_chat_id,
-            message_id=ticket.origin_message_id,
-            is_group=ticket.origin_is_group,
-        ),
+        Follower.reporter_of(ticket),
         key=key,
         template=template,
         locale=reporter_locale,
