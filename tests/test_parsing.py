@@ -130,6 +130,14 @@ def test_building_aliases_from_vocabulary() -> None:
         "樓道裡有很重的瓦斯味",
         "gas smell in building 9",
         "我爸中午出去遛弯到现在还没回来，他有阿尔茨海默",
+        "我妈刚才吃饭的时候突然说不出话，右手也抬不起来",
+        "奶奶嘴歪了，口水往下流，是不是中风",
+        "孩子把爷爷的安眠药吃了好几片",
+        "家里燃气报警器一直在叫，我们已经开窗了",
+        "卫生间顶灯里往下滴水，灯还亮着",
+        "小孩把自己反锁在卫生间了，叫也不开",
+        "My grandma fell in the bathroom and can't get up, building 6 unit 1",
+        "Power is out and my dad's oxygen machine has stopped",
     ],
 )
 def test_urgent_phrasing(parser: Parser, text: str) -> None:
@@ -152,6 +160,9 @@ def test_urgent_phrasing(parser: Parser, text: str) -> None:
         "电梯又坏了！！",
         "卫生间墙上往外渗水",
         "谁的车停在单元门口，救护车进不来",
+        "我爸脑梗以后说话不清楚，社区有康复训练吗",
+        "烟感报警器没电了一直滴滴叫",
+        "想给家里装个燃气报警器，社区能统一买吗",
     ],
 )
 def test_not_urgent_lookalikes_and_negation(parser: Parser, text: str) -> None:
@@ -231,11 +242,31 @@ def test_vocabulary_extra_keywords() -> None:
     assert plain.category != "sanitation"
 
 
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("The heating in building 3 is barely warm, can someone check the radiator?", "utilities"),
+        ("Is there a power cut? The whole floor has no electricity", "utilities"),
+        ("How do I get a residence certificate for my kid's school?", "paperwork"),
+        ("Where can I get a flu shot for my parents?", "health"),
+        ("My neighbour upstairs plays loud music every night", "neighbor"),
+        ("Someone parked in front of the bike shed again", "parking"),
+        ("Are there any yoga classes in the activity room?", "activity"),
+        ("Could someone check on the old lady in 5-2-301? She lives alone", "care"),
+        ("Good morning everyone!", NOT_A_REQUEST),
+    ],
+)
+def test_english_requests(parser: Parser, text: str, category: str) -> None:
+    assert parser.parse(text).category == category
+
+
 def test_traditional_fullwidth_and_english_mix(parser: Parser) -> None:
     assert parser.parse("暖氣不熱，已經一個禮拜了，6號樓2單元").category == "utilities"
     result = parser.parse("pls 修一下 lift，７号楼的电梯又停了")
     assert (result.category, result.building) == ("repair", "7")
     assert parser.parse("thank you so much!!").category == NOT_A_REQUEST
+    # Characters a hand-made table would miss (OpenCC knows them all).
+    assert normalize("轉發：請勿相信陌生來電") == "转发:请勿相信陌生来电"
 
 
 def test_normalize() -> None:

@@ -6,38 +6,15 @@ keyword tables are written once in simplified Chinese with ASCII digits.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+
+import opencc
 
 # Residents paste whole articles; nothing useful for routing lives past the first
 # few hundred characters, and capping here bounds the cost of every later step.
 MAX_INPUT_CHARS = 400
-
-# Traditional -> simplified for the characters residents actually use in requests
-# (Hong Kong / Taiwan relatives, phones set to traditional input): traditional
-# character followed by its simplified form.
-_TRAD_SIMP = (
-    "樓楼號号單单電电燈灯壞坏氣气熱热還还區区門门車车錢钱證证辦办醫医療疗衛卫護护報报這这麼么嗎吗裡里"
-    "裏里們们個个來来時时間间問问題题說说請请謝谢沒没關关開开燒烧煙烟著着幫帮廁厕髒脏環环險险隱隐災灾"
-    "鄰邻聲声輛辆應应該该讓让給给壓压費费繳缴實实變变嚴严頭头藥药發发歲岁養养獨独殘残業业職职訓训練练"
-    "動动體体書书學学課课師师習习參参館馆觀观歡欢樂乐馬马廚厨層层戶户陽阳臺台檯台櫃柜鐵铁線线絲丝網网"
-    "塊块牆墙漲涨溼湿濕湿滅灭燙烫涼凉凍冻暫暂過过進进運运遞递邊边錯错鑰钥鎖锁長长隊队陰阴難难雞鸡貓猫"
-    "鴿鸽蟲虫蒼苍蠅蝇糞粪處处園园場场夠够將将對对屬属媽妈爺爷兒儿孫孙婦妇嬰婴寶宝導导幾几廣广庫库強强"
-    "從从後后復复態态慶庆擾扰據据擠挤擋挡換换撥拨數数斷断於于無无會会東东條条極极棟栋樣样檢检歷历況况"
-    "淨净準准溫温滿满潔洁為为煩烦爭争狀状現现產产畫画當当盡尽監监盤盘碼码礙碍禮礼種种穩稳筆笔節节範范"
-    "簽签糧粮紀纪約约紅红級级紙纸組组結结絕绝統统經经維维綠绿緊紧總总繼继續续罰罚聯联聽听腦脑腳脚臥卧"
-    "興兴舊旧華华萬万葉叶薦荐補补裝装製制複复覺觉親亲計计訂订記记許许設设診诊試试話话認认語语誤误調调"
-    "談谈諮咨講讲識识讀读貨货買买資资賣卖質质購购趕赶輪轮輔辅鄉乡針针鐘钟閉闭閒闲閘闸閥阀陣阵際际隻只"
-    "雙双雜杂雲云靜静響响頂顶項项順顺預预領领額额顧顾顯显風风飛飞飯饭騷骚驗验鬧闹點点齊齐齡龄龍龙傷伤"
-    "殺杀螞蚂蟻蚁廢废攤摊癱瘫瘓痪膩腻緩缓懸悬墜坠灘滩濫滥攔拦欄栏圍围籬篱腫肿瘡疮癢痒壺壶鍋锅爐炉寬宽"
-    "聞闻嗆呛嚇吓驚惊鬆松壽寿亂乱戲戏劇剧團团舉举飲饮貼贴減减淚泪嗚呜傳传訊讯係系賬账帳账務务雖虽麥麦"
-    "麵面髮发鬥斗儘尽嘮唠搗捣軋轧寫写隨随縣县鎮镇韓韩國国紐纽賺赚員员圖图測测壇坛氫氢瑩莹誰谁衝冲鑽钻"
-    "灑洒擺摆攝摄臘腊櫻樱癡痴麗丽豬猪魚鱼鳥鸟蝦虾滾滚蓋盖離离飄飘纜缆閃闪機机鍵键鈕钮銷销鏡镜錶表錄录"
-    "鋪铺階阶陸陆盜盗賊贼視视儲储備备搶抢劃划擁拥廳厅廂厢貴贵睏困屍尸遲迟遺遗選选擔担憂忧懼惧鏈链濾滤"
-    "舖铺蓮莲黃黄澆浇嬤嬷嫗妪顆颗灣湾攜携擊击鋼钢廠厂絡络緒绪價价貸贷賠赔償偿損损剛刚啟启闖闯嘩哗噹当"
-    "鐺铛墊垫偵侦憑凭遙遥揚扬揮挥歸归噁恶惡恶嘔呕亞亚勞劳濟济農农貧贫窮穷殯殡喪丧撫抚卹恤趙赵張张劉刘"
-    "陳陈楊杨吳吴鄭郑冊册"
-)
 
 # Invisible and control characters become spaces so they cannot glue words together
 # or hide inside keywords.
@@ -53,10 +30,14 @@ _CONTROL = {
         0x00AD,
     )
 }
-_TABLE: dict[int, str] = {
-    **_CONTROL,
-    **{ord(_TRAD_SIMP[i]): _TRAD_SIMP[i + 1] for i in range(0, len(_TRAD_SIMP), 2)},
-}
+
+
+@functools.cache
+def _to_simplified() -> opencc.OpenCC:
+    # Relatives in Hong Kong or Taiwan and phones set to traditional input write 樓, 電, 轉發…
+    # OpenCC knows every character (and phrase), where a hand-made table knew a few hundred.
+    return opencc.OpenCC("t2s")
+
 
 # A few emoji carry meaning for routing; the rest are noise.
 _EMOJI_MEANING = {
@@ -132,6 +113,127 @@ _ENGLISH = {
     "everyone": "大家",
     "nice": "真好",
     "meet": "见",
+    # phrases first: the longest alternative wins at each position
+    "doesn't work": "不好使",
+    "not working": "不好使",
+    "power cut": "停电",
+    "power is out": "停电",
+    "power's out": "停电",
+    "oxygen machine": "制氧机",
+    "oxygen concentrator": "制氧机",
+    "power outage": "停电",
+    "outage": "停电",
+    "blackout": "停电",
+    "no water": "停水",
+    "no power": "停电",
+    "water pressure": "水压",
+    "radiator": "暖气片",
+    "heating fee": "暖气费",
+    "water bill": "水费",
+    "electricity bill": "电费",
+    "electricity": "电",
+    "certificate": "证明",
+    "registration": "登记",
+    "register": "登记",
+    "residence permit": "居住证",
+    "hukou": "户口",
+    "id card": "身份证",
+    "passport": "证件",
+    "pension": "养老金",
+    "insurance": "医保",
+    "vaccination": "疫苗",
+    "vaccinated": "疫苗",
+    "flu shot": "流感疫苗",
+    "blood pressure": "血压",
+    "checkup": "体检",
+    "clinic": "诊所",
+    "medicine": "药",
+    "sick": "生病",
+    "stroke": "中风",
+    "lives alone": "独居",
+    "living alone": "独居",
+    "elderly": "老人",
+    "old man": "老大爷",
+    "old lady": "老太太",
+    "old woman": "老太太",
+    "my dad": "我爸",
+    "my father": "我爸",
+    "my mom": "我妈",
+    "my mum": "我妈",
+    "my mother": "我妈",
+    "grandma": "奶奶",
+    "grandpa": "爷爷",
+    "check on": "上门看看",
+    "wheelchair": "轮椅",
+    "disabled": "残疾",
+    "hasn't answered": "不接电话",
+    "doesn't answer": "不接电话",
+    "not answering": "不接电话",
+    "no answer": "没人应",
+    "haven't seen": "没见着",
+    "hasn't been seen": "没见着",
+    "fell": "摔倒",
+    "fallen": "摔倒",
+    "collapsed": "晕倒",
+    "unconscious": "昏迷",
+    "bleeding": "流血",
+    "ambulance": "救护车",
+    "flooding": "水漫",
+    "flooded": "淹了",
+    "sparks": "火花",
+    "wires": "电线",
+    "wire": "电线",
+    "manhole": "井盖",
+    "dirty": "脏",
+    "cockroaches": "蟑螂",
+    "cockroach": "蟑螂",
+    "rats": "老鼠",
+    "mice": "老鼠",
+    "stinks": "臭",
+    "smelly": "臭",
+    "unemployed": "失业",
+    "hiring": "招聘",
+    "training": "培训",
+    "loud": "声音大",
+    "music": "音乐",
+    "upstairs": "楼上",
+    "neighbour": "邻居",
+    "neighbor": "邻居",
+    "neighbours": "邻居",
+    "neighbors": "邻居",
+    "barking": "狗叫",
+    "park": "停车",
+    "parked": "停车",
+    "visitor": "访客车",
+    "car": "车",
+    "bike": "自行车",
+    "e-bike": "电动车",
+    "ebike": "电动车",
+    "scooter": "电动车",
+    "charging": "充电",
+    "activity room": "活动室",
+    "class": "课",
+    "classes": "课",
+    "course": "课程",
+    "yoga": "瑜伽",
+    "dance": "跳舞",
+    "choir": "合唱",
+    "borrow": "借",
+    "event": "活动",
+    "events": "活动",
+    "suggest": "建议",
+    "suggestion": "建议",
+    "can someone": "能不能",
+    "could someone": "能不能",
+    "could you": "能不能",
+    "can you": "能不能",
+    "how do i": "怎么",
+    "how can i": "怎么",
+    "where": "在哪",
+    "good morning": "早上好",
+    "good night": "晚安",
+    "congrats": "恭喜",
+    "congratulations": "恭喜",
 }
 _ENGLISH_RE = re.compile(r"\b(" + "|".join(sorted(_ENGLISH, key=len, reverse=True)) + r")\b")
 # "building 9", "unit 2", "room 302" -> Chinese address markers the address parser knows.
@@ -161,7 +263,9 @@ def normalize(text: str) -> str:
     """Return a canonical form of ``text`` for matching (never raises on str input)."""
     text = text[:MAX_INPUT_CHARS]
     # NFKC folds full-width digits/letters/punctuation (３０１ -> 301, ！ -> !).
-    text = unicodedata.normalize("NFKC", text).translate(_TABLE).lower()
+    text = unicodedata.normalize("NFKC", text).translate(_CONTROL).lower().replace("\u2019", "'")
+    if not text.isascii():
+        text = _to_simplified().convert(text)
     if _EMOJI_MAP_RE.search(text):
         text = _EMOJI_MAP_RE.sub(lambda m: _EMOJI_MEANING[m.group(0)], text)
     text = _EMOJI_RE.sub(" ", text)
