@@ -1,4 +1,6 @@
-"""One aiosqlite connection per process, WAL, migrations by PRAGMA user_version."""
+"""The database: aiosqlite in WAL mode, a writer and a reader connection, migrations by
+PRAGMA user_version. Services hand a whole transaction to aiosqlite's worker thread
+(`Database.write` / `Database.read`); repositories see a `Tx` either way."""
 
 from __future__ import annotations
 
