@@ -77,6 +77,10 @@ def test_chinese_numerals(token: str, value: int) -> None:
         ("楼上602天天半夜跺脚", None, None, "602"),
         ("102室的暖气不热", None, None, "102"),
         ("water leaking, building 4 room 302", "4", None, "302"),
+        ("单元门禁刷不开了 6-3", "6", "3", None),
+        ("等了3-5天还没人来修，6号楼", "6", None, None),
+        ("8-9点停水吗", None, None, None),
+        ("12-10号之前能修好吗", None, None, None),
     ],
 )
 def test_address_forms(
@@ -138,6 +142,10 @@ def test_building_aliases_from_vocabulary() -> None:
         "小孩把自己反锁在卫生间了，叫也不开",
         "My grandma fell in the bathroom and can't get up, building 6 unit 1",
         "Power is out and my dad's oxygen machine has stopped",
+        "I can smell gas on the 3rd floor of building 7",
+        "We are stuck in the lift in building 2, please hurry",
+        "我爸从昨晚到现在电话一直打不通，他一个人住",
+        "厨房里进烟了，好像是楼下着了",
     ],
 )
 def test_urgent_phrasing(parser: Parser, text: str) -> None:
@@ -163,6 +171,8 @@ def test_urgent_phrasing(parser: Parser, text: str) -> None:
         "我爸脑梗以后说话不清楚，社区有康复训练吗",
         "烟感报警器没电了一直滴滴叫",
         "想给家里装个燃气报警器，社区能统一买吗",
+        "昨晚闻到一点煤气味，开了窗就没了，要不要来查一下",
+        "楼道里全是烟头，谁扔的",
     ],
 )
 def test_not_urgent_lookalikes_and_negation(parser: Parser, text: str) -> None:

@@ -54,6 +54,11 @@ def cn_to_int(token: str) -> int | None:
 # such as a parking space "b2-056" or a phone number.
 _DASHED3_RE = re.compile(r"(?<![0-9a-z\-])(\d{1,3})-(\d{1,2})-(\d{3,4})(?![0-9\-])")
 _DASHED2_RE = re.compile(r"(?<![0-9a-z\-])(\d{1,3})-(\d{3,4})(?![0-9\-])")
+# "8-1" (building-unit), only where nothing follows that makes it a range or a date:
+# "3-5天", "8-9点" and "12-10号" are not addresses.
+_DASHED_UNIT_RE = re.compile(
+    r"(?<![0-9a-z\-.:/])(\d{1,3})-([1-9])(?![0-9\-.:/%]|\s*[天个点号月日岁年人次分秒元块斤度层楼米])"
+)
 _BUILDING_RE = re.compile(
     rf"(?<![0-9a-z])第?{_NUM}\s*(?:号楼|号院楼|#楼?|栋|幢|座|号?楼(?=\d{{1,2}}单元|\s*\d{{1,2}}门))"
 )
@@ -126,6 +131,10 @@ class AddressParser:
             if dashed and _plausible_room(dashed.group(2)):
                 building = building or str(int(dashed.group(1)))
                 room = dashed.group(2)
+                taken.append(dashed.span())
+            elif dashed := _DASHED_UNIT_RE.search(text):
+                building = building or str(int(dashed.group(1)))
+                unit = str(int(dashed.group(2)))
                 taken.append(dashed.span())
 
         if building is None:
