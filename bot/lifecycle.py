@@ -12,7 +12,7 @@ from bot.config import StaffMember
 from bot.models import Actor, Attachment, Follower, Outcome, Outgoing, Ticket, TicketState
 from bot.services import Desk, StaffContact, staff_contacts, staff_member_of
 from storage import escalations, outbox, people, tickets
-from storage.db import Tx
+from storage.db import Tx, TxBody
 
 S = TicketState
 
@@ -77,6 +77,19 @@ def _refuse(desk: Desk, actor: Actor, error: TransitionError) -> Outcome:
         state = None if name == "changed" else desk.label(actor.locale, "state", name)
     text = answer(desk, actor, code, id=ticket_id, assignee=assignee, state=state)
     return Outcome(answer=text, ok=False, ticket=error.ticket)
+
+
+async def _transition(
+    desk: Desk, actor: Actor, change: TxBody[Ticket], code: str, **context: object
+) -> Outcome:
+    """Run a state change in one transaction: refused, the actor is told why; done, what
+    was done (`code`; `context` fills the answer, whose `id` is the ticket unless given)."""
+    try:
+        ticket = await desk.db.write(change)
+    except TransitionError as error:
+        return _refuse(desk, actor, error)
+    desk.wake_outbox()
+    return Outcome(answer=answer(desk, actor, code, **{"id": ticket.id, **context}), ticket=ticket)
 
 
 async def _load(tx: Tx, ticket_id: int) -> Ticket:
@@ -209,12 +222,7 @@ async def accept(desk: Desk, actor: Actor, ticket_id: int) -> Outcome:
         )
         return ticket
 
-    try:
-        ticket = await desk.db.write(accept_ticket)
-    except TransitionError as error:
-        return _refuse(desk, actor, error)
-    desk.wake_outbox()
-    return Outcome(answer=answer(desk, actor, "accepted", id=ticket.id), ticket=ticket)
+    return await _transition(desk, actor, accept_ticket, "accepted")
 
 
 async def decline(desk: Desk, actor: Actor, ticket_id: int) -> Outcome:
@@ -232,12 +240,7 @@ async def decline(desk: Desk, actor: Actor, ticket_id: int) -> Outcome:
         )
         return await route(tx, desk, ticket, reason="declined")
 
-    try:
-        ticket = await desk.db.write(decline_and_reroute)
-    except TransitionError as error:
-        return _refuse(desk, actor, error)
-    desk.wake_outbox()
-    return Outcome(answer=answer(desk, actor, "declined", id=ticket.id), ticket=ticket)
+    return await _transition(desk, actor, decline_and_reroute, "declined")
 
 
 async def begin_resolve(desk: Desk, actor: Actor, ticket_id: int, kind: str = "fixed") -> Outcome:
@@ -253,11 +256,7 @@ async def begin_resolve(desk: Desk, actor: Actor, ticket_id: int, kind: str = "f
         await people.set_pending(tx, actor.user_id, f"resolve:{kind}", ticket.id, desk.now())
         return ticket
 
-    try:
-        ticket = await desk.db.write(ask_for_note)
-    except TransitionError as error:
-        return _refuse(desk, actor, error)
-    return Outcome(answer=answer(desk, actor, f"ask_note_{kind}", id=ticket.id), ticket=ticket)
+    return await _transition(desk, actor, ask_for_note, f"ask_note_{kind}")
 
 
 RESOLUTION_KINDS = ("fixed", "unable", "referred")
@@ -307,12 +306,7 @@ async def resolve(
         await _queue(tx, desk, await _resolution_notices(tx, desk, ticket, event_id, photo))
         return ticket
 
-    try:
-        ticket = await desk.db.write(resolve_ticket)
-    except TransitionError as error:
-        return _refuse(desk, actor, error)
-    desk.wake_outbox()
-    return Outcome(answer=answer(desk, actor, "resolved", id=ticket.id), ticket=ticket)
+    return await _transition(desk, actor, resolve_ticket, "resolved")
 
 
 async def _resolution_notices(
@@ -373,12 +367,7 @@ async def rate(
             await people.set_pending(tx, actor.user_id, "rating_comment", ticket.id, now)
         return ticket
 
-    try:
-        ticket = await desk.db.write(rate_ticket)
-    except TransitionError as error:
-        return _refuse(desk, actor, error)
-    desk.wake_outbox()
-    return Outcome(answer=answer(desk, actor, "rated", id=ticket.id, stars=stars), ticket=ticket)
+    return await _transition(desk, actor, rate_ticket, "rated", stars=stars)
 
 
 async def _change_rating(
@@ -470,12 +459,7 @@ async def cancel(desk: Desk, actor: Actor, ticket_id: int) -> Outcome:
             await _queue(tx, desk, _cancel_notice(desk, contacts.get(previous), ticket, event_id))
         return ticket
 
-    try:
-        ticket = await desk.db.write(cancel_ticket)
-    except TransitionError as error:
-        return _refuse(desk, actor, error)
-    desk.wake_outbox()
-    return Outcome(answer=answer(desk, actor, "cancelled", id=ticket.id), ticket=ticket)
+    return await _transition(desk, actor, cancel_ticket, "cancelled")
 
 
 def _cancel_notice(
@@ -640,13 +624,8 @@ async def merge(desk: Desk, actor: Actor, source_id: int, target_id: int) -> Out
         )
         return target
 
-    try:
-        target = await desk.db.write(merge_into_target)
-    except TransitionError as error:
-        return _refuse(desk, actor, error)
-    desk.wake_outbox()
-    return Outcome(
-        answer=answer(desk, actor, "merged", id=source_id, target=target_id), ticket=target
+    return await _transition(
+        desk, actor, merge_into_target, "merged", id=source_id, target=target_id
     )
 
 
@@ -687,9 +666,4 @@ async def split(desk: Desk, actor: Actor, ticket_id: int, position: int) -> Outc
         )
         return fresh
 
-    try:
-        fresh = await desk.db.write(split_off_follower)
-    except TransitionError as error:
-        return _refuse(desk, actor, error)
-    desk.wake_outbox()
-    return Outcome(answer=answer(desk, actor, "split_done", target=fresh.id), ticket=fresh)
+    return await _transition(desk, actor, split_off_follower, "split_done")
