@@ -66,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # One line per job added or run would bury what the desk itself reports.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     # The limiter re-raises 429s to the outbox (max_retries=0), which reschedules them;
     # its own "rate limit hit" error line would only be noise.
     logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
