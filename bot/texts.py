@@ -32,6 +32,7 @@ class Texts:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            auto_reload=False,  # templates ship with the code: no stat() per message
         )
 
     def render(self, locale: str, template_name: str, /, **context: Any) -> str:

@@ -39,9 +39,14 @@ class Parser:
         self._classifier = Classifier(vocabulary.extra_keywords, _default_bayes())
         aliases = {normalize(name): number for name, number in vocabulary.building_aliases.items()}
         self._address = AddressParser(aliases)
+        # A message is often read twice (the FAQ check, then intake): remember the last few.
+        self._recent = lru_cache(maxsize=128)(self._parse)
 
     def parse(self, text: str) -> ParsedRequest:
-        clean = normalize(text) if isinstance(text, str) else ""
+        return self._recent(text) if isinstance(text, str) else self._parse("")
+
+    def _parse(self, text: str) -> ParsedRequest:
+        clean = normalize(text)
         result = self._classifier.classify(clean)
         address = self._address.parse(clean)
         return ParsedRequest(
