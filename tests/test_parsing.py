@@ -146,6 +146,11 @@ def test_building_aliases_from_vocabulary() -> None:
         "We are stuck in the lift in building 2, please hurry",
         "我爸从昨晚到现在电话一直打不通，他一个人住",
         "厨房里进烟了，好像是楼下着了",
+        "我老公在工地中暑了，人有点迷糊",
+        "对门阿婆三日冇出门，敲门都冇人应",
+        "A man collapsed at the bus stop by the east gate, he is unresponsive",
+        "小朋友一个人被关在家里，一直在哭",
+        "楼上的水漏到我家电表那里了",
     ],
 )
 def test_urgent_phrasing(parser: Parser, text: str) -> None:
@@ -173,6 +178,9 @@ def test_urgent_phrasing(parser: Parser, text: str) -> None:
         "想给家里装个燃气报警器，社区能统一买吗",
         "昨晚闻到一点煤气味，开了窗就没了，要不要来查一下",
         "楼道里全是烟头，谁扔的",
+        "昨晚大风，好几棵树枝倒在路上，什么时候清理",
+        "The fire drill last week was useful",
+        "社区什么时候办防中暑讲座",
     ],
 )
 def test_not_urgent_lookalikes_and_negation(parser: Parser, text: str) -> None:
@@ -264,6 +272,7 @@ def test_vocabulary_extra_keywords() -> None:
         ("Are there any yoga classes in the activity room?", "activity"),
         ("Could someone check on the old lady in 5-2-301? She lives alone", "care"),
         ("Good morning everyone!", NOT_A_REQUEST),
+        ("I need a proof of address for the bank, can the office help?", "paperwork"),
     ],
 )
 def test_english_requests(parser: Parser, text: str, category: str) -> None:
@@ -277,6 +286,7 @@ def test_traditional_fullwidth_and_english_mix(parser: Parser) -> None:
     assert parser.parse("thank you so much!!").category == NOT_A_REQUEST
     # Characters a hand-made table would miss (OpenCC knows them all).
     assert normalize("轉發：請勿相信陌生來電") == "转发:请勿相信陌生来电"
+    assert normalize("部电梯冇反应，唔该睇下") == "部电梯没反应,麻烦看下"  # Cantonese
 
 
 def test_normalize() -> None:

@@ -125,6 +125,17 @@ _ENGLISH = {
     "trapped in the elevator": "困在电梯",
     "trapped in the lift": "困在电梯",
     "grinding": "异响",
+    "heat stroke": "中暑",
+    "heatstroke": "中暑",
+    "vomiting": "呕吐",
+    "unresponsive": "叫不醒",
+    "not responding": "叫不醒",
+    "barely responding": "叫不醒",
+    "proof of address": "住址证明",
+    "proof of residence": "居住证明",
+    "drill": "演练",
+    "last week": "上周",
+    "yesterday": "昨天",
     "power cut": "停电",
     "power is out": "停电",
     "power's out": "停电",
@@ -256,6 +267,26 @@ _EN_ADDRESS_MARK = {
     "apt": "{}室",
     "flat": "{}室",
 }
+# Cantonese words residents in the south type, as the Mandarin the keyword tables know.
+_CANTONESE = {
+    "唔该": "麻烦",
+    "点解": "为什么",
+    "边度": "哪里",
+    "而家": "现在",
+    "隔篱": "隔壁",
+    "冇": "没",
+    "嘅": "的",
+    "咗": "了",
+    "啲": "些",
+    "嚟": "来",
+    "佢": "他",
+    "喺": "在",
+    "睇": "看",
+    "揾": "找",
+    "咩": "什么",
+    "唔": "不",
+}
+_CANTONESE_RE = re.compile("|".join(sorted(_CANTONESE, key=len, reverse=True)))
 _SPACES_RE = re.compile(r"\s+")
 _HAS_ASCII_LETTER_RE = re.compile(r"[a-z]")
 
@@ -275,6 +306,7 @@ def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).translate(_CONTROL).lower().replace("\u2019", "'")
     if not text.isascii():
         text = _to_simplified().convert(text)
+        text = _CANTONESE_RE.sub(lambda m: _CANTONESE[m.group(0)], text)
     if _EMOJI_MAP_RE.search(text):
         text = _EMOJI_MAP_RE.sub(lambda m: _EMOJI_MEANING[m.group(0)], text)
     text = _EMOJI_RE.sub(" ", text)
