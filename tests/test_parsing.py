@@ -151,6 +151,13 @@ def test_building_aliases_from_vocabulary() -> None:
         "A man collapsed at the bus stop by the east gate, he is unresponsive",
         "小朋友一个人被关在家里，一直在哭",
         "楼上的水漏到我家电表那里了",
+        "有人在楼下拿着刀追人",
+        "外墙的砖正在往下掉，底下还有人走",
+        "一个小孩趴在五楼窗台外面，家里没大人",
+        "我孙子把一整瓶维生素都吃了",
+        "一氧化碳报警器一直在叫，头有点疼",
+        "Bricks are falling from the roof onto the path",
+        "My son swallowed a battery",
     ],
 )
 def test_urgent_phrasing(parser: Parser, text: str) -> None:
@@ -181,6 +188,11 @@ def test_urgent_phrasing(parser: Parser, text: str) -> None:
         "昨晚大风，好几棵树枝倒在路上，什么时候清理",
         "The fire drill last week was useful",
         "社区什么时候办防中暑讲座",
+        "天花板墙皮一块一块往下掉，麻烦来修",
+        "燃气灶的火苗发黄，正常吗",
+        "想给老人办个防走失手环",
+        "电梯按钮按了没反应，老人上不去楼",
+        "空调外机掉下来一台，幸亏没砸着人",
     ],
 )
 def test_not_urgent_lookalikes_and_negation(parser: Parser, text: str) -> None:
