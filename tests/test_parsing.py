@@ -158,6 +158,12 @@ def test_building_aliases_from_vocabulary() -> None:
         "一氧化碳报警器一直在叫，头有点疼",
         "Bricks are falling from the roof onto the path",
         "My son swallowed a battery",
+        "楼下有个人躺在地上一动不动",
+        "我女儿在超市门口不见了，十分钟了还没找到",
+        "他说不想活了，站在天台边上",
+        "孩子脸肿了，说喉咙发紧，刚吃了虾",
+        "插座面板里在往外渗水",
+        "My daughter is missing, she is five",
     ],
 )
 def test_urgent_phrasing(parser: Parser, text: str) -> None:
@@ -193,6 +199,10 @@ def test_urgent_phrasing(parser: Parser, text: str) -> None:
         "想给老人办个防走失手环",
         "电梯按钮按了没反应，老人上不去楼",
         "空调外机掉下来一台，幸亏没砸着人",
+        "孩子的医保卡丢了怎么补办",
+        "楼道电线太乱，哪天着火了可怎么办",
+        "刚才报的着火是误会，是有人在烧烤",
+        "想学急救，社区有培训吗",
     ],
 )
 def test_not_urgent_lookalikes_and_negation(parser: Parser, text: str) -> None:
