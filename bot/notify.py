@@ -3,6 +3,8 @@ group chat carries category and building only, never room, phone or name."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot import callbacks
 from bot.models import Attachment, Button, Follower, Outgoing, Ticket
 from bot.routing import team_for
@@ -132,18 +134,7 @@ def staff_card(
 
 
 def _with_fallback(primary: Outgoing, fallback: Outgoing | None, user_id: int) -> Outgoing:
-    return Outgoing(
-        key=primary.key,
-        chat_id=primary.chat_id,
-        text=primary.text,
-        buttons=primary.buttons,
-        reply_to_message_id=primary.reply_to_message_id,
-        attachment=primary.attachment,
-        ticket_id=primary.ticket_id,
-        purpose=primary.purpose,
-        fallback=fallback,
-        recipient_user_id=user_id,
-    )
+    return replace(primary, fallback=fallback, recipient_user_id=user_id)
 
 
 def to_reporter(
