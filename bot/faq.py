@@ -202,17 +202,7 @@ async def respond(desk: Desk, incoming: Incoming, *, force: bool = False) -> boo
                 related=[e.question for e in found.related],
             )
         else:
-            draft = await intake.new_draft(
-                tx,
-                desk,
-                reporter_id=incoming.user_id,
-                reporter_name=incoming.display_name,
-                chat_id=incoming.chat_id,
-                message_id=incoming.message_id,
-                is_group=incoming.is_group,
-                text=text,
-                parsed=QUESTION,
-            )
+            draft = await intake.draft_of(tx, desk, incoming, text, QUESTION)
             await tickets.close_draft(tx, draft.id, "faq")  # parked, see unpark_faq_draft
             label = desk.label(locale, "button", "ask_person")
             buttons = ((Button(label, callbacks.notice("ask", draft.id)),),)

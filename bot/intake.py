@@ -139,17 +139,7 @@ async def _submit(
         parsed = ParsedRequest(
             "other", parsed.building, parsed.unit, parsed.room, parsed.urgent, 0.0, CATEGORIES
         )
-    draft = await new_draft(
-        tx,
-        desk,
-        reporter_id=incoming.user_id,
-        reporter_name=incoming.display_name,
-        chat_id=incoming.chat_id,
-        message_id=incoming.message_id,
-        is_group=incoming.is_group,
-        text=text,
-        parsed=parsed,
-    )
+    draft = await draft_of(tx, desk, incoming, text, parsed)
     if incoming.attachment is not None:
         await tickets.add_attachment(
             tx, incoming.attachment, now, draft_id=draft.id, added_by=incoming.user_id
@@ -160,6 +150,23 @@ async def _submit(
         return IntakeOutcome(Result.FILED, ticket=ticket)
     await _queue_confirm(tx, desk, draft, incoming.locale, parsed, key=f"u{incoming.update_id}")
     return IntakeOutcome(Result.DRAFTED, draft=draft)
+
+
+async def draft_of(
+    tx: Tx, desk: Desk, incoming: Incoming, text: str, parsed: ParsedRequest
+) -> Draft:
+    """A draft of a resident's message, reported where they wrote it."""
+    return await new_draft(
+        tx,
+        desk,
+        reporter_id=incoming.user_id,
+        reporter_name=incoming.display_name,
+        chat_id=incoming.chat_id,
+        message_id=incoming.message_id,
+        is_group=incoming.is_group,
+        text=text,
+        parsed=parsed,
+    )
 
 
 async def new_draft(
